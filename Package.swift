@@ -1,0 +1,67 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
+let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
+let serviceLifecycle: Target.Dependency = .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+
+let package = Package(
+    name: "Quiesce",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Quiesce", targets: ["Quiesce"]),
+        .library(name: "QuiesceBus", targets: ["QuiesceBus"]),
+        .library(name: "QuiesceWriter", targets: ["QuiesceWriter"]),
+        .library(name: "QuiesceRequester", targets: ["QuiesceRequester"]),
+        .library(name: "QuiesceCoordinator", targets: ["QuiesceCoordinator"]),
+        .executable(name: "quiesced", targets: ["quiesced"]),
+        .executable(name: "quiescectl", targets: ["quiescectl"]),
+        .executable(name: "notes-writer", targets: ["notes-writer"]),
+        .executable(name: "flaky-writer", targets: ["flaky-writer"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+    ],
+    targets: [
+        // MARK: - Targets
+        .systemLibrary(
+            name: "CGLib",
+            pkgConfig: "gio-2.0",
+            providers: [.apt(["libglib2.0-dev"])]
+        ),
+        .target(name: "QuiesceBus", dependencies: ["CGLib"]),
+        .target(name: "Quiesce"),
+        .target(name: "QuiesceWriter", dependencies: ["Quiesce", "QuiesceBus", logging, serviceLifecycle]),
+        .target(name: "QuiesceRequester", dependencies: ["Quiesce", "QuiesceBus"]),
+        .target(name: "QuiesceCoordinator", dependencies: ["Quiesce", "QuiesceBus", logging]),
+        .target(name: "QuiesceCommandLine", dependencies: ["QuiesceBus", argumentParser, logging]),
+        .executableTarget(
+            name: "quiesced",
+            dependencies: ["QuiesceCoordinator", "QuiesceCommandLine", "QuiesceBus", argumentParser, logging, serviceLifecycle]
+        ),
+        .executableTarget(name: "quiescectl", dependencies: ["QuiesceRequester", "QuiesceCommandLine", "Quiesce", argumentParser]),
+
+        // MARK: - Examples
+        .executableTarget(
+            name: "notes-writer",
+            dependencies: ["QuiesceWriter", "QuiesceCommandLine", argumentParser, logging],
+            path: "Examples/NotesWriter"
+        ),
+        .executableTarget(
+            name: "flaky-writer",
+            dependencies: ["QuiesceWriter", "QuiesceCommandLine", argumentParser, logging],
+            path: "Examples/FlakyWriter"
+        ),
+
+        // MARK: - Tests
+        .testTarget(name: "QuiesceTests", dependencies: ["Quiesce"]),
+        .testTarget(name: "QuiesceBusTests", dependencies: ["QuiesceBus"]),
+        .testTarget(
+            name: "QuiesceIntegrationTests",
+            dependencies: ["Quiesce", "QuiesceBus", "QuiesceRequester"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

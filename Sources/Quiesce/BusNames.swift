@@ -1,0 +1,32 @@
+/// The D-Bus names, object paths and interfaces Quiesce uses.
+public enum BusNames {
+    /// Every writer owns a bus name with this prefix followed by its name.
+    public static let writerPrefix = "org.quiesce.Writer."
+    /// The object path every writer exports.
+    public static let writerPath = "/org/quiesce/Writer"
+    /// The writer interface.
+    public static let writerInterface = "org.quiesce.Writer1"
+
+    /// The coordinator's well-known bus name.
+    public static let coordinator = "org.quiesce.Coordinator"
+    /// The coordinator's object path.
+    public static let coordinatorPath = "/org/quiesce/Coordinator"
+    /// The coordinator interface.
+    public static let coordinatorInterface = "org.quiesce.Coordinator1"
+
+    /// Session objects live below this path.
+    public static let sessionPathPrefix = "/org/quiesce/Session/"
+    /// The session interface.
+    public static let sessionInterface = "org.quiesce.Session1"
+
+    /// The bus name a writer called `name` owns.
+    public static func writerBusName(_ name: String) -> String { writerPrefix + name }
+
+    /// Whether `name` is a valid writer name: 1 to 64 characters of letters, digits and `_`,
+    /// not starting with a digit (one element of a D-Bus bus name).
+    public static func isValidWriterName(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first, name.unicodeScalars.count <= 64 else { return false }
+        guard !("0"..."9").contains(first) else { return false }
+        return name.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_") }
+    }
+}

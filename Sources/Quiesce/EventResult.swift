@@ -1,0 +1,48 @@
+/// What a writer answers to an event: the `result` dictionary of every `org.quiesce.Writer1`
+/// event method.
+public struct EventResult: Sendable, Hashable {
+    /// The writer's state for the session after the event.
+    public var state: WriterState
+    /// Why the event failed; `nil` on success.
+    public var failure: FailureCode?
+    /// The writer's explanation of the failure.
+    public var message: String
+    /// How long the handler ran, in microseconds.
+    public var durationMicroseconds: UInt64
+
+    /// Creates a result.
+    public init(state: WriterState, failure: FailureCode? = nil, message: String = "", durationMicroseconds: UInt64 = 0) {
+        self.state = state
+        self.failure = failure
+        self.message = message
+        self.durationMicroseconds = durationMicroseconds
+    }
+
+    /// The keys of the result dictionary.
+    public enum Key {
+        /// `s`: the state.
+        public static let state = "state"
+        /// `s`: the failure code, empty on success.
+        public static let failure = "failure"
+        /// `s`: the failure message.
+        public static let message = "message"
+        /// `t`: the handler's duration in microseconds.
+        public static let durationMicroseconds = "duration-us"
+    }
+}
+
+/// The keys of the options dictionary the coordinator sends with every writer event.
+public enum EventOptionKey {
+    /// `s`: the backup type.
+    public static let backupType = "backup-type"
+    /// `as`: full paths of the writer's selected components.
+    public static let components = "components"
+    /// `s`: the snapshot set id.
+    public static let snapshotSetId = "snapshot-set-id"
+    /// `as`: the volumes in the snapshot set.
+    public static let volumes = "volumes"
+    /// `u`: Freeze only; milliseconds after which the writer thaws itself.
+    public static let leaseMilliseconds = "lease-ms"
+    /// `b`: BackupComplete only; whether the backup succeeded.
+    public static let succeeded = "succeeded"
+}

@@ -1,0 +1,57 @@
+/// An event the coordinator sends to writers; each is one method of `org.quiesce.Writer1`.
+public enum WriterEvent: String, Codable, Sendable, CaseIterable {
+    case identify = "Identify"
+    case prepareForBackup = "PrepareForBackup"
+    case prepareForSnapshot = "PrepareForSnapshot"
+    case freeze = "Freeze"
+    case thaw = "Thaw"
+    case postSnapshot = "PostSnapshot"
+    case abort = "Abort"
+    case backupComplete = "BackupComplete"
+    case backupShutdown = "BackupShutdown"
+    case preRestore = "PreRestore"
+    case postRestore = "PostRestore"
+
+    /// The D-Bus method name of the event.
+    public var methodName: String { rawValue }
+
+    /// The writer's state after handling the event successfully (vss-semantics §2.2).
+    /// `nil` for Abort, which leaves a failed state as it was and otherwise returns to stable.
+    public var stateOnSuccess: WriterState? {
+        switch self {
+        case .identify, .prepareForBackup, .backupComplete, .backupShutdown, .preRestore, .postRestore: .stable
+        case .prepareForSnapshot: .waitingForFreeze
+        case .freeze: .waitingForThaw
+        case .thaw: .waitingForPostSnapshot
+        case .postSnapshot: .waitingForBackupComplete
+        case .abort: nil
+        }
+    }
+
+    /// The writer's state after failing (vetoing) the event.
+    public var stateOnFailure: WriterState {
+        switch self {
+        case .identify: .failedAtIdentify
+        case .prepareForBackup: .failedAtPrepareBackup
+        case .prepareForSnapshot: .failedAtPrepareSnapshot
+        case .freeze: .failedAtFreeze
+        case .thaw: .failedAtThaw
+        case .postSnapshot: .failedAtPostSnapshot
+        case .abort: .failedAtFreeze
+        case .backupComplete: .failedAtBackupComplete
+        case .backupShutdown: .failedAtBackupShutdown
+        case .preRestore: .failedAtPreRestore
+        case .postRestore: .failedAtPostRestore
+        }
+    }
+
+    /// The state that follows `current` after this event, given whether it succeeded.
+    public func nextState(from current: WriterState, succeeded: Bool) -> WriterState {
+        guard succeeded else { return stateOnFailure }
+        if let state = stateOnSuccess { return state }
+        return current.isFailed ? current : .stable
+    }
+
+    /// The events of a snapshot set, in the order they are sent.
+    public static let snapshotSequence: [WriterEvent] = [.prepareForSnapshot, .freeze, .thaw, .postSnapshot]
+}

@@ -1,0 +1,43 @@
+/// A writer's status in one session, as a requester reads it (GetWriterStatus).
+public struct WriterStatus: Codable, Sendable, Hashable {
+    /// The writer's name.
+    public var name: String
+    /// UUID of the kind of application.
+    public var classId: String
+    /// UUID of this instance.
+    public var instanceId: String
+    /// The state after the last event.
+    public var state: WriterState
+    /// Why the writer failed, if it did.
+    public var failure: FailureCode?
+    /// The writer's (or the coordinator's) explanation of the failure.
+    public var message: String
+    /// The last event sent to the writer.
+    public var lastEvent: WriterEvent?
+    /// How long each event took, in milliseconds, by event method name.
+    public var eventMilliseconds: [String: Double]
+
+    /// Creates a status record.
+    public init(
+        name: String,
+        classId: String,
+        instanceId: String,
+        state: WriterState = .stable,
+        failure: FailureCode? = nil,
+        message: String = "",
+        lastEvent: WriterEvent? = nil,
+        eventMilliseconds: [String: Double] = [:]
+    ) {
+        self.name = name
+        self.classId = classId
+        self.instanceId = instanceId
+        self.state = state
+        self.failure = failure
+        self.message = message
+        self.lastEvent = lastEvent
+        self.eventMilliseconds = eventMilliseconds
+    }
+
+    /// Whether the writer has failed in this session.
+    public var hasFailed: Bool { failure != nil || state.isFailed }
+}

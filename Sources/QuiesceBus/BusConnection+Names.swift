@@ -1,0 +1,93 @@
+/// A change of a bus name's owner (the bus's NameOwnerChanged signal).
+public struct NameOwnerChange: Sendable, Hashable {
+    /// The name.
+    public var name: String
+    /// The previous owner's unique name, `nil` if the name was free.
+    public var oldOwner: String?
+    /// The new owner's unique name, `nil` if the name is now free.
+    public var newOwner: String?
+}
+
+/// Why ``BusConnection/requestName(_:replaceExisting:allowReplacement:)`` failed.
+public enum NameRequestError: Error, Sendable, CustomStringConvertible {
+    /// Another connection owns the name.
+    case nameTaken(String)
+
+    /// A message for people.
+    public var description: String {
+        switch self {
+        case .nameTaken(let name): "the bus name \(name) is already owned by another process"
+        }
+    }
+}
+
+extension BusConnection {
+    private static let bus = "org.freedesktop.DBus"
+    private static let busPath = "/org/freedesktop/DBus"
+
+    private func callBus(_ method: String, _ arguments: [BusValue] = []) async throws -> [BusValue] {
+        try await call(destination: Self.bus, path: Self.busPath, interface: Self.bus, method: method, arguments: arguments)
+    }
+
+    /// Becomes the primary owner of `name`, or throws ``NameRequestError/nameTaken(_:)``.
+    public func requestName(_ name: String, replaceExisting: Bool = false, allowReplacement: Bool = false) async throws {
+        let flags: UInt32 = (allowReplacement ? 1 : 0) | (replaceExisting ? 2 : 0) | 4  // 4: do not queue
+        let reply = try await callBus("RequestName", [.string(name), .uint32(flags)])
+        switch reply.first?.uint64Value {
+        case 1, 4: return  // primary owner, already owner
+        default: throw NameRequestError.nameTaken(name)
+        }
+    }
+
+    /// Gives up `name`.
+    public func releaseName(_ name: String) async throws {
+        _ = try await callBus("ReleaseName", [.string(name)])
+    }
+
+    /// Every name on the bus, unique and well-known.
+    public func listNames() async throws -> [String] {
+        try await callBus("ListNames").first?.stringArray ?? []
+    }
+
+    /// The unique name owning `name`, or `nil` if nobody does.
+    public func nameOwner(_ name: String) async throws -> String? {
+        do {
+            return try await callBus("GetNameOwner", [.string(name)]).first?.stringValue
+        } catch let error as BusError where error.name == BusError.nameHasNoOwner {
+            return nil
+        }
+    }
+
+    /// The Unix uid of the process behind a connection (`name` unique or well-known).
+    public func unixUser(of name: String) async throws -> UInt32 {
+        guard let uid = try await callBus("GetConnectionUnixUser", [.string(name)]).first?.uint64Value else {
+            throw BusError(name: BusError.failed, message: "the bus did not return a uid for \(name)")
+        }
+        return UInt32(uid)
+    }
+
+    /// The Unix process id of the process behind a connection.
+    public func unixProcessID(of name: String) async throws -> UInt32 {
+        guard let pid = try await callBus("GetConnectionUnixProcessID", [.string(name)]).first?.uint64Value else {
+            throw BusError(name: BusError.failed, message: "the bus did not return a pid for \(name)")
+        }
+        return UInt32(pid)
+    }
+
+    /// Changes of name owners, optionally only of names starting with `prefix`. The
+    /// subscription is in place when this returns; it ends when the stream's consumer stops.
+    public func nameOwnerChanges(prefix: String? = nil) async throws -> AsyncStream<NameOwnerChange> {
+        let (stream, continuation) = AsyncStream<NameOwnerChange>.makeStream()
+        let subscription = try await subscribe(
+            sender: Self.bus, interface: Self.bus, member: "NameOwnerChanged", path: Self.busPath
+        ) { signal in
+            guard signal.arguments.count == 3, let name = signal.arguments[0].stringValue else { return }
+            if let prefix, !name.hasPrefix(prefix) { return }
+            let old = signal.arguments[1].stringValue ?? ""
+            let new = signal.arguments[2].stringValue ?? ""
+            continuation.yield(NameOwnerChange(name: name, oldOwner: old.isEmpty ? nil : old, newOwner: new.isEmpty ? nil : new))
+        }
+        continuation.onTermination = { _ in subscription.cancel() }
+        return stream
+    }
+}

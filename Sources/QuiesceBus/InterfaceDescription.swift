@@ -1,0 +1,49 @@
+internal import CGLib
+
+/// One D-Bus interface parsed from introspection XML, ready to be exported.
+public final class InterfaceDescription: @unchecked Sendable {
+    /// The interface name, e.g. `org.quiesce.Writer1`.
+    public let name: String
+    /// The names of the interface's methods.
+    public let methods: [String]
+    /// The names of the interface's properties.
+    public let properties: [String]
+
+    private let node: UnsafeMutablePointer<GDBusNodeInfo>
+    let info: UnsafeMutablePointer<GDBusInterfaceInfo>
+
+    /// Parses `xml` and picks the interface called `name`.
+    public init(xml: String, name: String) throws {
+        var error: UnsafeMutablePointer<GError>?
+        guard let node = g_dbus_node_info_new_for_xml(xml, &error) else {
+            throw BusError(consuming: error!)
+        }
+        guard let info = g_dbus_node_info_lookup_interface(node, name) else {
+            g_dbus_node_info_unref(node)
+            throw BusError(name: BusError.invalidArgs, message: "the XML does not declare interface \(name)")
+        }
+        self.node = node
+        self.info = info
+        self.name = name
+        self.methods = Self.names(info.pointee.methods) { String(cString: $0.pointee.name) }
+        self.properties = Self.names(info.pointee.properties) { String(cString: $0.pointee.name) }
+    }
+
+    private static func names<T>(
+        _ list: UnsafeMutablePointer<UnsafeMutablePointer<T>?>?,
+        _ name: (UnsafeMutablePointer<T>) -> String
+    ) -> [String] {
+        guard let list else { return [] }
+        var result: [String] = []
+        var index = 0
+        while let item = list[index] {
+            result.append(name(item))
+            index += 1
+        }
+        return result
+    }
+
+    deinit {
+        g_dbus_node_info_unref(node)
+    }
+}

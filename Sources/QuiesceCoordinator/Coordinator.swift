@@ -1,0 +1,177 @@
+import Foundation
+import Logging
+import Quiesce
+import QuiesceBus
+
+/// The coordinator: owns `org.quiesce.Coordinator`, follows the writers on the bus, and
+/// creates backup sessions as objects under `/org/quiesce/Session/`.
+public actor Coordinator {
+    /// The version `quiesced` reports.
+    public static let version = "0.1.0"
+
+    private let connection: BusConnection
+    private let configuration: CoordinatorConfiguration
+    private let logger: Logger
+    private let directory: WriterDirectory
+    private let caller: WriterCaller
+    private let providers: [String: any SnapshotProvider]
+    private let snapshotLock = SnapshotLock()
+    private var object: ExportedObject?
+    private var sessions: [String: (endpoint: SessionEndpoint, object: ExportedObject, ownerWatch: Task<Void, Never>)] = [:]
+
+    /// Creates a coordinator on an open connection.
+    public init(connection: BusConnection, configuration: CoordinatorConfiguration, logger: Logger) throws {
+        self.connection = connection
+        self.configuration = configuration
+        self.logger = logger
+        self.directory = WriterDirectory(connection: connection, logger: logger)
+        self.caller = WriterCaller(connection: connection, timeouts: configuration.timeouts, limiter: CallLimiter(limit: configuration.maxCallsInFlight))
+        let copy = CopyProvider(root: configuration.snapshotRoot)
+        self.providers = [copy.name: copy]
+        guard providers[configuration.defaultProvider] != nil else {
+            throw ConfigurationError("unknown default provider \(configuration.defaultProvider)")
+        }
+    }
+
+    /// Exports the coordinator object, starts following writers and takes the bus name.
+    public func start() async throws {
+        try await directory.start()
+        let interface = try InterfaceDescription(xml: InterfaceXML.coordinator, name: BusNames.coordinatorInterface)
+        object = try await connection.export(
+            path: BusNames.coordinatorPath,
+            interface: interface,
+            properties: [
+                "Version": .string(Self.version),
+                "Providers": .strings(providers.keys.sorted()),
+                "DefaultProvider": .string(configuration.defaultProvider),
+                "Sessions": .array(elementType: "o", []),
+            ]
+        ) { [weak self] call in
+            guard let self else { throw BusError(name: BusError.failed, message: "the coordinator is stopping") }
+            return try await self.handle(call)
+        }
+        try await connection.requestName(BusNames.coordinator)
+        logger.info("quiesced \(Self.version) is on \(connection.address) as \(BusNames.coordinator) (\(connection.uniqueName))")
+    }
+
+    /// Aborts and closes every session (the coordinator is stopping).
+    public func stop() async {
+        for id in sessions.keys.sorted() {
+            if let entry = sessions[id] { await entry.endpoint.abandon() }
+        }
+        await directory.stop()
+    }
+
+    private func handle(_ call: BusMethodCall) async throws -> [BusValue] {
+        switch call.method {
+        case "ListWriters":
+            return [.array(elementType: "(sssss)", await listWriters())]
+        case "CreateSession":
+            guard let options = call.arguments.first?.stringKeyedDictionary else {
+                throw BackupSession.error(.invalidArgument, "expected a{sv}")
+            }
+            if let key = options.keys.first {
+                throw BackupSession.error(.invalidArgument, "unknown option \(key); CreateSession takes none")
+            }
+            return [.objectPath(try await createSession(owner: call.sender))]
+        default:
+            throw BusError(name: "org.freedesktop.DBus.Error.UnknownMethod", message: "no method \(call.method)")
+        }
+    }
+
+    private func listWriters() async -> [BusValue] {
+        let writers = await directory.writers
+        let connection = self.connection
+        let rows = await withTaskGroup(of: [String].self) { group in
+            for writer in writers {
+                group.addTask {
+                    do {
+                        let reply = try await connection.call(
+                            destination: writer.owner, path: BusNames.writerPath, interface: "org.freedesktop.DBus.Properties",
+                            method: "GetAll", arguments: [.string(BusNames.writerInterface)], timeout: .seconds(2)
+                        )
+                        let properties = reply.first?.stringKeyedDictionary ?? [:]
+                        let text = { (key: String) in properties[key]?.stringValue ?? "" }
+                        return [writer.name, text("ClassId"), text("InstanceId"), text("State"), text("LastError")]
+                    } catch {
+                        return [writer.name, "", "", WriterState.unknown.rawValue, FailureCode.notResponding.rawValue]
+                    }
+                }
+            }
+            var rows: [[String]] = []
+            for await row in group { rows.append(row) }
+            return rows.sorted { $0[0] < $1[0] }
+        }
+        return rows.map { .structure($0.map(BusValue.string)) }
+    }
+
+    private func createSession(owner: String) async throws -> String {
+        guard sessions.count < configuration.maxSessions else {
+            throw BackupSession.error(.limitReached, "\(sessions.count) sessions are open; close one first")
+        }
+        let id = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        let path = BusNames.sessionPathPrefix + id
+        let interface = try InterfaceDescription(xml: InterfaceXML.session, name: BusNames.sessionInterface)
+        let objectBox = ObjectBox()
+        let connection = self.connection
+        let session = BackupSession(
+            id: id, owner: owner, caller: caller, directory: directory, providers: providers,
+            defaultProvider: configuration.defaultProvider, snapshotLock: snapshotLock, logger: logger,
+            progress: { phase, message in
+                try? connection.emitSignal(path: path, interface: BusNames.sessionInterface, name: "Progress", arguments: [.string(phase), .string(message)])
+            },
+            onPhaseChange: { phase in objectBox.object?.setProperty("Phase", .string(phase.rawValue)) }
+        )
+        let endpoint = SessionEndpoint(session: session, queue: SerialQueue()) { [weak self] in
+            await self?.removeSession(id)
+        }
+        let object = try await connection.export(
+            path: path, interface: interface,
+            properties: ["Id": .string(id), "Owner": .string(owner), "Phase": .string(SessionPhase.created.rawValue), "SnapshotSetId": .string("")]
+        ) { call in
+            let reply = try await endpoint.handle(call)
+            await objectBox.object?.setProperty("SnapshotSetId", .string(session.snapshotSetId))
+            return reply
+        }
+        objectBox.object = object
+        let ownerWatch = try await watchOwner(owner, endpoint: endpoint)
+        sessions[id] = (endpoint, object, ownerWatch)
+        publishSessions()
+        logger.info("session \(id) created by \(owner)")
+        return path
+    }
+
+    private func watchOwner(_ owner: String, endpoint: SessionEndpoint) async throws -> Task<Void, Never> {
+        let changes = try await connection.nameOwnerChanges(prefix: owner)
+        let stillThere = (try? await connection.nameOwner(owner)) != nil
+        return Task {
+            if stillThere {
+                for await change in changes where change.name == owner && change.newOwner == nil { break }
+            }
+            guard !Task.isCancelled else { return }
+            await endpoint.abandon()
+        }
+    }
+
+    private func removeSession(_ id: String) {
+        guard let entry = sessions.removeValue(forKey: id) else { return }
+        entry.ownerWatch.cancel()
+        entry.object.unexport()
+        publishSessions()
+        logger.info("session \(id) closed")
+    }
+
+    private func publishSessions() {
+        object?.setProperty("Sessions", .array(elementType: "o", sessions.keys.sorted().map { .objectPath(BusNames.sessionPathPrefix + $0) }))
+    }
+}
+
+/// Lets a session's callbacks reach its exported object, which exists only after the session.
+private final class ObjectBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: ExportedObject?
+    var object: ExportedObject? {
+        get { lock.withLock { stored } }
+        set { lock.withLock { stored = newValue } }
+    }
+}

@@ -1,0 +1,29 @@
+/// How a coordinator runs.
+public struct CoordinatorConfiguration: Sendable {
+    /// Where snapshot providers put snapshot sets.
+    public var snapshotRoot: String
+    /// The provider used when a requester names none.
+    public var defaultProvider: String
+    /// How long to wait for writers, per event.
+    public var timeouts: PhaseTimeouts
+    /// The most writer calls in flight at once (the system bus allows 128 pending replies per
+    /// connection by default).
+    public var maxCallsInFlight: Int
+    /// The most sessions open at once.
+    public var maxSessions: Int
+
+    /// Creates a configuration.
+    public init(
+        snapshotRoot: String = "/var/lib/quiesce/snapshots",
+        defaultProvider: String = "copy",
+        timeouts: PhaseTimeouts = .defaults,
+        maxCallsInFlight: Int = 64,
+        maxSessions: Int = 16
+    ) {
+        self.snapshotRoot = snapshotRoot
+        self.defaultProvider = defaultProvider
+        self.timeouts = timeouts
+        self.maxCallsInFlight = maxCallsInFlight
+        self.maxSessions = maxSessions
+    }
+}

@@ -1,0 +1,92 @@
+import Quiesce
+import QuiesceBus
+
+/// Answers `org.quiesce.Session1` calls for one ``BackupSession``: checks the caller and the
+/// arguments, and runs the session's steps one at a time.
+struct SessionEndpoint: Sendable {
+    let session: BackupSession
+    let queue: SerialQueue
+    let onClose: @Sendable () async -> Void
+
+    func handle(_ call: BusMethodCall) async throws -> [BusValue] {
+        guard call.sender == session.owner else {
+            throw BackupSession.error(.accessDenied, "only the connection that created session \(session.id) may drive it")
+        }
+        return try await queue.run { try await perform(call) }
+    }
+
+    private func perform(_ call: BusMethodCall) async throws -> [BusValue] {
+        let arguments = call.arguments
+        switch call.method {
+        case "GatherWriterMetadata":
+            return [.string(try await session.gatherWriterMetadata())]
+        case "AddVolumes":
+            guard let volumes = arguments.first?.stringArray else { throw Self.invalid("expected as") }
+            try await session.addVolumes(volumes)
+            return []
+        case "SelectComponents":
+            guard let pairs = arguments.first?.elements?.compactMap(Self.pair), pairs.count == arguments.first?.elements?.count
+            else { throw Self.invalid("expected a(ss)") }
+            try await session.selectComponents(pairs)
+            return []
+        case "PrepareForBackup":
+            let options = try Self.options(arguments, allowed: ["backup-type"])
+            var type = BackupType.full
+            if let value = options["backup-type"] {
+                guard let parsed = value.stringValue.flatMap(BackupType.init(rawValue:)) else {
+                    throw Self.invalid("backup-type must be one of \(BackupType.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                type = parsed
+            }
+            try await session.prepareForBackup(backupType: type)
+            return []
+        case "DoSnapshotSet":
+            let options = try Self.options(arguments, allowed: ["provider"])
+            if let value = options["provider"], value.stringValue == nil { throw Self.invalid("provider must be s") }
+            let (setId, snapshots) = try await session.doSnapshotSet(providerName: options["provider"]?.stringValue)
+            return [.vardict(["snapshot-set-id": .string(setId), "snapshots": .stringDictionary(snapshots)])]
+        case "BackupComplete":
+            guard let succeeded = arguments.first?.boolValue else { throw Self.invalid("expected b") }
+            try await session.backupComplete(succeeded: succeeded)
+            return []
+        case "AbortBackup":
+            try await session.abortBackup()
+            return []
+        case "GetWriterStatus":
+            return [.string(try JSONCoding.encode(await session.writerStatus))]
+        case "GetBackupDocument":
+            return [.string(try JSONCoding.encode(await session.backupDocument))]
+        case "Close":
+            await session.close()
+            await onClose()
+            return []
+        default:
+            throw BusError(name: "org.freedesktop.DBus.Error.UnknownMethod", message: "no method \(call.method)")
+        }
+    }
+
+    /// The requester left the bus.
+    func abandon() async {
+        await queue.run {
+            await session.abandon()
+            await onClose()
+        }
+    }
+
+    private static func pair(_ value: BusValue) -> (String, String)? {
+        guard let fields = value.elements, fields.count == 2, let a = fields[0].stringValue, let b = fields[1].stringValue else { return nil }
+        return (a, b)
+    }
+
+    private static func options(_ arguments: [BusValue], allowed: Set<String>) throws -> [String: BusValue] {
+        guard let options = arguments.first?.stringKeyedDictionary else { throw invalid("expected a{sv}") }
+        if let unknown = options.keys.first(where: { !allowed.contains($0) }) {
+            throw invalid("unknown option \(unknown); allowed: \(allowed.sorted().joined(separator: ", "))")
+        }
+        return options
+    }
+
+    private static func invalid(_ message: String) -> BusError {
+        BackupSession.error(.invalidArgument, message)
+    }
+}

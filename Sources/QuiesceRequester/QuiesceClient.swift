@@ -1,0 +1,43 @@
+import Quiesce
+import QuiesceBus
+
+/// A backup program's connection to the coordinator.
+public struct QuiesceClient: Sendable {
+    /// The bus connection used.
+    public let connection: BusConnection
+
+    /// Uses an open connection.
+    public init(connection: BusConnection) {
+        self.connection = connection
+    }
+
+    /// Connects to `bus`.
+    public static func connect(to bus: BusAddress) async throws -> QuiesceClient {
+        QuiesceClient(connection: try await BusConnection.connect(to: bus))
+    }
+
+    /// Every writer on the bus with its state.
+    public func listWriters() async throws -> [WriterSummary] {
+        let reply = try await callCoordinator("ListWriters")
+        return (reply.first?.elements ?? []).compactMap { row in
+            guard let fields = row.elements?.compactMap(\.stringValue), fields.count == 5 else { return nil }
+            return WriterSummary(name: fields[0], classId: fields[1], instanceId: fields[2], state: fields[3], lastError: fields[4])
+        }
+    }
+
+    /// Creates a backup session owned by this connection.
+    public func createSession() async throws -> RequesterSession {
+        let reply = try await callCoordinator("CreateSession", [.vardict([:])])
+        guard let path = reply.first?.stringValue else {
+            throw BusError(name: BusError.failed, message: "CreateSession returned no session")
+        }
+        return RequesterSession(connection: connection, path: path)
+    }
+
+    private func callCoordinator(_ method: String, _ arguments: [BusValue] = []) async throws -> [BusValue] {
+        try await connection.call(
+            destination: BusNames.coordinator, path: BusNames.coordinatorPath, interface: BusNames.coordinatorInterface,
+            method: method, arguments: arguments
+        )
+    }
+}

@@ -1,0 +1,123 @@
+import Foundation
+import Quiesce
+
+/// The base class of every Quiesce writer. Subclass it, override the handlers your
+/// application needs, and run it with ``WriterService``.
+///
+/// Every event handler returns `true` when it succeeded. Returning `false` or throwing
+/// vetoes the event (code `non-retryable` unless ``setWriterFailure(_:message:)`` set another);
+/// calling ``setWriterFailure(_:message:)`` vetoes it whatever the handler returns.
+/// One writer handles one event at a time; Identify may arrive at any time.
+///
+/// ```swift
+/// final class CacheWriter: Writer {
+///     override func onIdentify(_ metadata: inout WriterMetadata) async throws {
+///         metadata.components = [Component(name: "cache", files: [FileSpec(path: "/var/lib/cache")])]
+///     }
+///     override func onFreeze(_ session: WriterSession) async throws -> Bool { await cache.pause(); return true }
+///     override func onThaw(_ session: WriterSession) async throws -> Bool { await cache.resume(); return true }
+/// }
+/// ```
+open class Writer: @unchecked Sendable {
+    /// The writer's name: its bus name is `org.quiesce.Writer.<name>`.
+    public let name: String
+    /// UUID of the kind of application, the same for every instance.
+    public let classId: String
+    /// UUID of this instance of the application.
+    public let instanceId: String
+    /// Where the writer sits in the freeze order.
+    public let applicationLevel: ApplicationLevel
+    /// The longest the writer may stay frozen; sent as the lease with Freeze.
+    public let freezeTimeout: Duration
+    /// How the writer's data is restored.
+    public let restoreMethod: RestoreMethod
+
+    /// Creates a writer.
+    ///
+    /// - Parameters:
+    ///   - name: letters, digits and `_`, not starting with a digit.
+    ///   - classId: a UUID fixed for the kind of application.
+    ///   - instanceId: a UUID for this instance; by default a new one each run.
+    public init(
+        name: String,
+        classId: String,
+        instanceId: String = UUID().uuidString.lowercased(),
+        applicationLevel: ApplicationLevel = .backEnd,
+        freezeTimeout: Duration = .seconds(60),
+        restoreMethod: RestoreMethod = .restoreIfCanReplace
+    ) {
+        precondition(BusNames.isValidWriterName(name), "invalid writer name \(name): use letters, digits and _")
+        self.name = name
+        self.classId = classId
+        self.instanceId = instanceId
+        self.applicationLevel = applicationLevel
+        self.freezeTimeout = freezeTimeout
+        self.restoreMethod = restoreMethod
+    }
+
+    /// The metadata the writer reports before ``onIdentify(_:)`` adds its components.
+    public var baseMetadata: WriterMetadata {
+        let (seconds, attoseconds) = freezeTimeout.components
+        return WriterMetadata(
+            name: name,
+            classId: classId,
+            instanceId: instanceId,
+            applicationLevel: applicationLevel,
+            freezeTimeoutMilliseconds: UInt32(clamping: seconds * 1000 + attoseconds / 1_000_000_000_000_000),
+            restoreMethod: restoreMethod
+        )
+    }
+
+    // MARK: - Handlers
+
+    /// Identify: describe the writer's components. Must not keep state; may arrive at any time.
+    open func onIdentify(_ metadata: inout WriterMetadata) async throws {}
+
+    /// PrepareForBackup: a backup of the selected components starts.
+    open func onPrepareBackup(_ session: WriterSession) async throws -> Bool { true }
+
+    /// PrepareForSnapshot: heavy preparation (checkpoints, draining queues) before Freeze.
+    open func onPrepareSnapshot(_ session: WriterSession) async throws -> Bool { true }
+
+    /// Freeze: hold application writes until ``onThaw(_:)`` or ``onAbort(_:)``. Keep it short.
+    open func onFreeze(_ session: WriterSession) async throws -> Bool { true }
+
+    /// Thaw: the snapshot is taken; let writes go.
+    open func onThaw(_ session: WriterSession) async throws -> Bool { true }
+
+    /// PostSnapshot: the snapshot set exists; clean up what PrepareForSnapshot made.
+    open func onPostSnapshot(_ session: WriterSession) async throws -> Bool { true }
+
+    /// Abort: the snapshot set was abandoned, the coordinator vanished, or the freeze lease ran
+    /// out. Return the application to normal running. May be called more than once.
+    open func onAbort(_ session: WriterSession) async throws -> Bool { true }
+
+    /// BackupComplete: the requester has its copy (``WriterSession/backupSucceeded``).
+    open func onBackupComplete(_ session: WriterSession) async throws -> Bool { true }
+
+    /// BackupShutdown: the session is over, whether or not BackupComplete came.
+    open func onBackupShutdown(_ session: WriterSession) async throws -> Bool { true }
+
+    /// PreRestore: the selected components' files are about to be put back.
+    open func onPreRestore(_ session: WriterSession) async throws -> Bool { true }
+
+    /// PostRestore: the selected components' files have been put back.
+    open func onPostRestore(_ session: WriterSession) async throws -> Bool { true }
+
+    /// Calls the handler of `event`.
+    final func handle(_ event: WriterEvent, _ session: WriterSession) async throws -> Bool {
+        switch event {
+        case .identify: true
+        case .prepareForBackup: try await onPrepareBackup(session)
+        case .prepareForSnapshot: try await onPrepareSnapshot(session)
+        case .freeze: try await onFreeze(session)
+        case .thaw: try await onThaw(session)
+        case .postSnapshot: try await onPostSnapshot(session)
+        case .abort: try await onAbort(session)
+        case .backupComplete: try await onBackupComplete(session)
+        case .backupShutdown: try await onBackupShutdown(session)
+        case .preRestore: try await onPreRestore(session)
+        case .postRestore: try await onPostRestore(session)
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import Logging
+import Quiesce
+import QuiesceBus
+import ServiceLifecycle
+
+/// Runs a ``Writer`` on the bus as `org.quiesce.Writer.<name>` at `/org/quiesce/Writer`.
+///
+/// While it runs, the writer answers events and admins read its `Name`, `ClassId`,
+/// `InstanceId`, `State` and `LastError` with `busctl get-property`. When it stops (cancelled,
+/// SIGTERM, or its bus connection lost) it first aborts every session that may be frozen.
+public struct WriterService: Service {
+    /// The writer served.
+    public let writer: Writer
+    /// The bus the writer joins.
+    public let bus: BusAddress
+    private let logger: Logger
+    private let onReady: @Sendable () -> Void
+
+    /// Creates a service for `writer` on `bus`; `onReady` runs once the bus name is owned.
+    public init(writer: Writer, bus: BusAddress = .system, logger: Logger? = nil, onReady: @escaping @Sendable () -> Void = {}) {
+        self.writer = writer
+        self.bus = bus
+        self.logger = logger ?? Logger(label: "quiesce.writer.\(writer.name)")
+        self.onReady = onReady
+    }
+
+    /// Serves the writer until the task is cancelled, a graceful shutdown is requested, or the
+    /// bus connection is lost.
+    public func run() async throws {
+        let connection = try await BusConnection.connect(to: bus)
+        let engine = WriterEngine(writer: writer, connection: connection, logger: logger)
+        let interface = try InterfaceDescription(xml: InterfaceXML.writer, name: BusNames.writerInterface)
+        let object = try await connection.export(
+            path: BusNames.writerPath, interface: interface, properties: engine.initialProperties
+        ) { call in
+            try await engine.dispatch(call)
+        }
+        await engine.attach(object)
+        let busName = BusNames.writerBusName(writer.name)
+        try await connection.requestName(busName)
+        logger.info("writer \(writer.name) is on \(bus) as \(busName) (\(connection.uniqueName))")
+        onReady()
+
+        await withGracefulShutdownHandler {
+            await withTaskCancellationHandler {
+                await connection.waitUntilClosed()
+            } onCancel: {
+                Task { await connection.close() }
+            }
+        } onGracefulShutdown: {
+            Task { await connection.close() }
+        }
+        await engine.abortAll(reason: "the writer is shutting down")
+        if !connection.isClosed { await connection.close() }
+        logger.info("writer \(writer.name) stopped")
+    }
+
+    /// Runs the service until SIGTERM or SIGINT, then shuts it down cleanly.
+    public func runUntilTerminated() async throws {
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: self)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        try await group.run()
+    }
+}

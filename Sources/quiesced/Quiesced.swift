@@ -1,0 +1,85 @@
+import ArgumentParser
+import Logging
+import QuiesceBus
+import QuiesceCommandLine
+import QuiesceCoordinator
+import ServiceLifecycle
+
+/// The Quiesce coordinator daemon.
+@main
+struct Quiesced: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "quiesced",
+        abstract: "The Quiesce coordinator: finds writers and runs application-consistent backup sessions.",
+        discussion: """
+            quiesced owns org.quiesce.Coordinator on the chosen bus. It stops cleanly on SIGTERM or \
+            SIGINT: running sessions are aborted and every writer is thawed first.
+            """,
+        version: Coordinator.version
+    )
+
+    @OptionGroup var busOptions: BusOptions
+    @OptionGroup var loggingOptions: LoggingOptions
+
+    @Option(help: ArgumentHelp("Where the copy provider puts snapshot sets.", valueName: "dir"))
+    var snapshotRoot = "/var/lib/quiesce/snapshots"
+
+    @Option(
+        name: .customLong("timeout"),
+        help: ArgumentHelp("Per-event timeout in seconds, e.g. freeze=5 (repeatable).", valueName: "event=seconds")
+    )
+    var timeouts: [String] = []
+
+    @Option(help: "The most writer calls in flight at once.")
+    var maxCallsInFlight = 64
+
+    @Option(help: "The most sessions open at once.")
+    var maxSessions = 16
+
+    func validate() throws {
+        var timeouts = PhaseTimeouts.defaults
+        for setting in self.timeouts {
+            do { try timeouts.apply(setting) } catch { throw ValidationError(error.description) }
+        }
+        guard (1...1024).contains(maxCallsInFlight) else { throw ValidationError("--max-calls-in-flight must be 1 to 1024") }
+        guard (1...1024).contains(maxSessions) else { throw ValidationError("--max-sessions must be 1 to 1024") }
+        guard snapshotRoot.hasPrefix("/") else { throw ValidationError("--snapshot-root must be an absolute path") }
+    }
+
+    func run() async throws {
+        let logger = loggingOptions.bootstrap(label: "quiesced")
+        var timeouts = PhaseTimeouts.defaults
+        for setting in self.timeouts { try timeouts.apply(setting) }
+        let configuration = CoordinatorConfiguration(
+            snapshotRoot: snapshotRoot,
+            timeouts: timeouts,
+            maxCallsInFlight: maxCallsInFlight,
+            maxSessions: maxSessions
+        )
+        let connection = try await BusConnection.connect(to: busOptions.bus)
+        let coordinator = try Coordinator(connection: connection, configuration: configuration, logger: logger)
+        let service = CoordinatorService(coordinator: coordinator, connection: connection)
+        let group = ServiceGroup(
+            configuration: .init(services: [.init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        )
+        try await group.run()
+    }
+}
+
+/// Runs the coordinator until a shutdown signal, then aborts its sessions and leaves the bus.
+struct CoordinatorService: Service {
+    let coordinator: Coordinator
+    let connection: BusConnection
+
+    func run() async throws {
+        try await coordinator.start()
+        await withGracefulShutdownHandler {
+            await connection.waitUntilClosed()
+        } onGracefulShutdown: {
+            Task {
+                await coordinator.stop()
+                await connection.close()
+            }
+        }
+    }
+}
