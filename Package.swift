@@ -56,11 +56,12 @@ let package = Package(
         ),
 
         // MARK: - Tests
-        .testTarget(name: "QuiesceTests", dependencies: ["Quiesce"]),
-        .testTarget(name: "QuiesceBusTests", dependencies: ["QuiesceBus"]),
+        .testTarget(name: "QuiesceTests", dependencies: ["Quiesce", "QuiesceCoordinator"]),
+        .target(name: "QuiesceTestSupport", dependencies: ["Quiesce", "QuiesceBus"], path: "Tests/QuiesceTestSupport"),
+        .testTarget(name: "QuiesceBusTests", dependencies: ["QuiesceBus", "QuiesceTestSupport"]),
         .testTarget(
             name: "QuiesceIntegrationTests",
-            dependencies: ["Quiesce", "QuiesceBus", "QuiesceRequester"]
+            dependencies: ["Quiesce", "QuiesceBus", "QuiesceRequester", "QuiesceTestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

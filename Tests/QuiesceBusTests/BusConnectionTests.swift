@@ -1,0 +1,152 @@
+import Foundation
+import QuiesceBus
+import QuiesceTestSupport
+import Synchronization
+import Testing
+
+/// A small interface exported by the tests.
+private let testXML = """
+    <node>
+      <interface name="org.quiesce.Test1">
+        <method name="Echo"><arg name="value" type="v" direction="in"/><arg name="value" type="v" direction="out"/></method>
+        <method name="Fail"/>
+        <method name="Sleep"><arg name="milliseconds" type="u" direction="in"/></method>
+        <method name="WhoAmI"><arg name="sender" type="s" direction="out"/></method>
+        <signal name="Ping"><arg name="count" type="u"/></signal>
+        <property name="Count" type="u" access="read"/>
+      </interface>
+    </node>
+    """
+
+private func exportTestObject(on connection: BusConnection) async throws -> ExportedObject {
+    let interface = try InterfaceDescription(xml: testXML, name: "org.quiesce.Test1")
+    return try await connection.export(path: "/test", interface: interface, properties: ["Count": .uint32(0)]) { call in
+        switch call.method {
+        case "Echo": return call.arguments
+        case "Fail": throw BusError(name: "org.quiesce.Error.BadState", message: "not now")
+        case "Sleep":
+            try await Task.sleep(for: .milliseconds(Int64(call.arguments[0].uint64Value ?? 0)))
+            return []
+        case "WhoAmI": return [.string(call.sender)]
+        default: throw BusError(name: BusError.failed, message: "unexpected")
+        }
+    }
+}
+
+private func callTest(_ connection: BusConnection, _ server: BusConnection, _ method: String, _ arguments: [BusValue] = [], timeout: Duration = .seconds(5)) async throws -> [BusValue] {
+    try await connection.call(destination: server.uniqueName, path: "/test", interface: "org.quiesce.Test1", method: method, arguments: arguments, timeout: timeout)
+}
+
+@Suite("Bus connection on a private dbus-daemon")
+struct BusConnectionTests {
+    static let values: [BusValue] = [
+        .bool(true), .byte(255), .int16(-3), .uint16(65535), .int32(-70000), .uint32(4_000_000_000),
+        .int64(-9_000_000_000), .uint64(18_000_000_000_000_000_000), .double(2.5), .string("grüße ✓"),
+        .objectPath("/org/quiesce/Session/abc"), .signature("a{sv}"), .strings([]), .strings(["a", "b"]),
+        .vardict(["lease-ms": .uint32(5000), "volumes": .strings(["/srv"]), "nested": .vardict(["x": .bool(false)])]),
+        .structure([.string("writer"), .string("component")]),
+        .array(elementType: "(ss)", [.structure([.string("a"), .string("b")])]),
+        .stringDictionary(["/srv": "/snap/0-srv"]),
+        .variant(.variant(.int32(7))),
+    ]
+
+    @Test("Values of every D-Bus type arrive unchanged", arguments: values)
+    func roundTrip(value: BusValue) async throws {
+        let bus = try await PrivateBus.start()
+        let server = try await BusConnection.connect(to: .address(bus.address))
+        let client = try await BusConnection.connect(to: .address(bus.address))
+        _ = try await exportTestObject(on: server)
+        let reply = try await callTest(client, server, "Echo", [.variant(value)])
+        #expect(reply == [.variant(value)])
+        #expect(reply.first?.signature == "v")
+    }
+
+    @Test("A handler's named error reaches the caller; callers are known by unique name and uid")
+    func errorsAndCallers() async throws {
+        let bus = try await PrivateBus.start()
+        let server = try await BusConnection.connect(to: .address(bus.address))
+        let client = try await BusConnection.connect(to: .address(bus.address))
+        _ = try await exportTestObject(on: server)
+        await #expect(throws: BusError(name: "org.quiesce.Error.BadState", message: "not now")) {
+            try await callTest(client, server, "Fail")
+        }
+        #expect(try await callTest(client, server, "WhoAmI") == [.string(client.uniqueName)])
+        #expect(try await server.unixUser(of: client.uniqueName) == getuid())
+        // GDBus checks arguments against the XML: a wrong signature never reaches the handler.
+        let wrong = await #expect(throws: BusError.self) { try await callTest(client, server, "Sleep", [.string("soon")]) }
+        #expect(wrong?.name == BusError.invalidArgs)
+    }
+
+    @Test("A slow handler times out for its caller without holding up other calls")
+    func timeouts() async throws {
+        let bus = try await PrivateBus.start()
+        let server = try await BusConnection.connect(to: .address(bus.address))
+        let client = try await BusConnection.connect(to: .address(bus.address))
+        _ = try await exportTestObject(on: server)
+        async let slow: [BusValue] = callTest(client, server, "Sleep", [.uint32(3000)], timeout: .milliseconds(300))
+        // While Sleep runs in the server, other calls are answered.
+        for index in 0..<20 {
+            #expect(try await callTest(client, server, "Echo", [.variant(.int32(Int32(index)))]) == [.variant(.int32(Int32(index)))])
+        }
+        do {
+            _ = try await slow
+            Issue.record("the slow call did not time out")
+        } catch let error as BusError {
+            #expect(error.isTimeout)
+        }
+    }
+
+    @Test("Property changes are readable and announced with PropertiesChanged")
+    func properties() async throws {
+        let bus = try await PrivateBus.start()
+        let server = try await BusConnection.connect(to: .address(bus.address))
+        let client = try await BusConnection.connect(to: .address(bus.address))
+        let object = try await exportTestObject(on: server)
+        let changes = Mutex<[BusValue]>([])
+        let subscription = try await client.subscribe(sender: server.uniqueName, interface: "org.freedesktop.DBus.Properties", member: "PropertiesChanged", path: "/test") { signal in
+            changes.withLock { $0.append(signal.arguments[1]) }
+        }
+        defer { subscription.cancel() }
+        object.setProperty("Count", .uint32(3))
+        object.setProperty("Count", .uint32(3))  // unchanged: no second signal
+        object.setProperty("Count", .uint32(4))
+        let reply = try await client.call(destination: server.uniqueName, path: "/test", interface: "org.freedesktop.DBus.Properties", method: "Get", arguments: [.string("org.quiesce.Test1"), .string("Count")])
+        #expect(reply == [.variant(.uint32(4))])
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(changes.withLock { $0 } == [.vardict(["Count": .uint32(3)]), .vardict(["Count": .uint32(4)])])
+    }
+
+    @Test("Name owners are followed as connections come and go; a taken name is refused")
+    func names() async throws {
+        let bus = try await PrivateBus.start()
+        let watcher = try await BusConnection.connect(to: .address(bus.address))
+        let changes = try await watcher.nameOwnerChanges(prefix: "org.quiesce.Writer.")
+        let writer = try await BusConnection.connect(to: .address(bus.address))
+        try await writer.requestName("org.quiesce.Writer.t")
+        #expect(try await watcher.nameOwner("org.quiesce.Writer.t") == writer.uniqueName)
+        #expect(try await watcher.listNames().contains("org.quiesce.Writer.t"))
+        let other = try await BusConnection.connect(to: .address(bus.address))
+        await #expect(throws: NameRequestError.self) { try await other.requestName("org.quiesce.Writer.t") }
+        await writer.close()
+        var seen: [NameOwnerChange] = []
+        for await change in changes {
+            seen.append(change)
+            if change.newOwner == nil { break }
+        }
+        #expect(seen.map(\.name) == ["org.quiesce.Writer.t", "org.quiesce.Writer.t"])
+        #expect(seen.first?.newOwner == writer.uniqueName)
+        #expect(seen.last?.oldOwner == writer.uniqueName)
+        #expect(try await watcher.nameOwner("org.quiesce.Writer.t") == nil)
+        #expect(writer.isClosed)
+    }
+
+    @Test("A connection notices when the bus goes away")
+    func busVanishes() async throws {
+        let bus = try await PrivateBus.start()
+        let connection = try await BusConnection.connect(to: .address(bus.address))
+        await bus.stop()
+        await connection.waitUntilClosed()
+        #expect(connection.isClosed)
+        await #expect(throws: BusError.self) { try await connection.listNames() }
+    }
+}

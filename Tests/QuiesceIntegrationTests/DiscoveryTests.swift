@@ -1,0 +1,35 @@
+import Foundation
+import Quiesce
+import QuiesceRequester
+import QuiesceTestSupport
+import Testing
+
+@Suite("Writer discovery", .serialized)
+struct DiscoveryTests {
+    @Test("quiesced sees a writer that starts after it and forgets it when it stops")
+    func writerComesAndGoes() async throws {
+        try await Harness.with { harness in
+            try await harness.startCoordinator()
+            let before = try await harness.quiescectl(["writers", "--json"])
+            #expect(before.status == 0)
+            #expect(try JSONCoding.decode([WriterSummary].self, from: before.stdout).isEmpty)
+
+            let writer = try await harness.startFlakyWriter("late", volume: try harness.folder("volume"))
+            let during = try await harness.quiescectl(["writers", "--json"])
+            let listed = try JSONCoding.decode([WriterSummary].self, from: during.stdout)
+            #expect(listed.map(\.name) == ["late"])
+            #expect(listed.first?.state == "stable")
+            #expect(listed.first?.lastError == "no-error")
+            #expect(listed.first?.classId == "a3c1f7e2-5d4b-4e8a-9f60-2b1d7c9e4f10")
+
+            let table = try await harness.quiescectl(["writers"])
+            #expect(table.stdout.hasPrefix("NAME  CLASS ID"))
+            #expect(table.stdout.contains("\nlate  a3c1f7e2-5d4b-4e8a-9f60-2b1d7c9e4f10  "))
+
+            await writer.terminate()
+            try await harness.waitForNameGone(BusNames.writerBusName("late"))
+            let after = try await harness.quiescectl(["writers", "--json"])
+            #expect(try JSONCoding.decode([WriterSummary].self, from: after.stdout).isEmpty)
+        }
+    }
+}

@@ -1,0 +1,156 @@
+import Foundation
+import Quiesce
+import QuiesceBus
+
+/// One integration test's world: a private bus, the real `quiesced` and writer processes on
+/// it, and the commands a user runs (`quiescectl`, `busctl`). Everything is stopped at the end
+/// of ``with(config:_:)``.
+public final class Harness: @unchecked Sendable {
+    /// The private bus.
+    public let bus: PrivateBus
+    /// A connection of the test's own to the bus.
+    public let connection: BusConnection
+    private var processes: [String: ChildProcess] = [:]
+    private let lock = NSLock()
+
+    /// The folder holding the built executables (beside the test runner).
+    public static let binDirectory: String = {
+        let runner = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: runner).deletingLastPathComponent().path
+    }()
+
+    private init(bus: PrivateBus, connection: BusConnection) {
+        self.bus = bus
+        self.connection = connection
+    }
+
+    /// Runs `body` in a new world and tears it down afterwards, whatever happens.
+    public static func with<T: Sendable>(config: String = "private-bus.conf", _ body: (Harness) async throws -> T) async throws -> T {
+        let bus = try await PrivateBus.start(config: config)
+        let harness = Harness(bus: bus, connection: try await BusConnection.connect(to: .address(bus.address)))
+        do {
+            let result = try await body(harness)
+            await harness.stop()
+            return result
+        } catch {
+            await harness.stop()
+            throw error
+        }
+    }
+
+    /// A folder inside the test's temporary folder, created.
+    public func folder(_ name: String) throws -> String {
+        let path = bus.directory + "/" + name
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    /// Starts one of our executables on the bus as `label`; waits for `busName` if given.
+    @discardableResult
+    public func start(_ label: String, _ program: String, _ arguments: [String], waitFor busName: String? = nil) async throws -> ChildProcess {
+        let process = try ChildProcess(
+            executable: Self.binDirectory + "/" + program,
+            arguments: ["--address", bus.address] + arguments,
+            log: bus.directory + "/logs/\(label).log"
+        )
+        lock.withLock { processes[label] = process }
+        if let busName { try await waitForName(busName, process: process) }
+        return process
+    }
+
+    /// Starts `quiesced` with a snapshot root in the test folder.
+    @discardableResult
+    public func startCoordinator(_ arguments: [String] = []) async throws -> ChildProcess {
+        try await start("quiesced", "quiesced", ["--snapshot-root", try folder("snapshots")] + arguments, waitFor: BusNames.coordinator)
+    }
+
+    /// Starts a `flaky-writer` named `name` whose data lies in `volume`.
+    @discardableResult
+    public func startFlakyWriter(_ name: String, volume: String, _ arguments: [String] = []) async throws -> ChildProcess {
+        let data = volume + "/" + name
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        try "data of \(name)\n".write(toFile: data + "/file.txt", atomically: true, encoding: .utf8)
+        return try await start(name, "flaky-writer", ["--name", name, "--data", data] + arguments, waitFor: BusNames.writerBusName(name))
+    }
+
+    /// Waits until `name` has an owner on the bus.
+    public func waitForName(_ name: String, process: ChildProcess? = nil, timeout: Duration = .seconds(20)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while try await connection.nameOwner(name) == nil {
+            if let process, !process.isRunning { throw TestFailure("\(name) exited before it reached the bus: \(process.output)") }
+            guard ContinuousClock.now < deadline else { throw TestFailure("\(name) did not appear on the bus") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// Waits until `name` has no owner on the bus.
+    public func waitForNameGone(_ name: String, timeout: Duration = .seconds(20)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while try await connection.nameOwner(name) != nil {
+            guard ContinuousClock.now < deadline else { throw TestFailure("\(name) is still on the bus") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// The process started as `label`.
+    public func process(_ label: String) -> ChildProcess? {
+        lock.withLock { processes[label] }
+    }
+
+    /// Runs a command to completion and returns its exit status and output.
+    public func run(_ executable: String, _ arguments: [String]) async throws -> CommandResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let stdout = Pipe()
+        let stderr = Pipe()
+        process.standardOutput = stdout
+        process.standardError = stderr
+        process.standardInput = FileHandle.nullDevice
+        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
+            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+            do { try process.run() } catch { continuation.resume(throwing: error) }
+        }
+        return CommandResult(
+            status: status,
+            stdout: String(decoding: stdout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self),
+            stderr: String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        )
+    }
+
+    /// Runs `quiescectl` on the private bus.
+    public func quiescectl(_ arguments: [String]) async throws -> CommandResult {
+        guard let command = arguments.first else { throw TestFailure("quiescectl needs a command") }
+        return try await run(Self.binDirectory + "/quiescectl", [command, "--address", bus.address] + arguments.dropFirst())
+    }
+
+    /// Runs `busctl` on the private bus.
+    public func busctl(_ arguments: [String]) async throws -> CommandResult {
+        try await run("/usr/bin/busctl", ["--address=\(bus.address)"] + arguments)
+    }
+
+    /// Reads a writer property the way an admin does: `busctl get-property`.
+    public func writerProperty(_ writer: String, _ property: String) async throws -> String {
+        let result = try await busctl(["get-property", BusNames.writerBusName(writer), BusNames.writerPath, BusNames.writerInterface, property])
+        guard result.status == 0 else { throw TestFailure("busctl get-property failed: \(result.stderr)") }
+        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Stops every process, then the bus.
+    public func stop() async {
+        let all = lock.withLock { processes.values }
+        for process in all { await process.terminate() }
+        await connection.close()
+        await bus.stop()
+    }
+}
+
+/// What a command printed and how it ended.
+public struct CommandResult: Sendable {
+    /// The exit status.
+    public var status: Int32
+    /// Standard output.
+    public var stdout: String
+    /// Standard error.
+    public var stderr: String
+}

@@ -1,0 +1,59 @@
+import Foundation
+
+/// A dbus-daemon of the test's own, started from `dbus/private-bus.conf` (or another config
+/// in `dbus/`) in a fresh temporary folder. Tests never touch the system or session bus.
+public final class PrivateBus: Sendable {
+    /// The folder holding the bus socket and every log of the test.
+    public let directory: String
+    /// The bus address, for `--address`.
+    public let address: String
+    private let daemon: ChildProcess
+
+    /// The repository's root, found from this file's path.
+    public static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../..").standardizedFileURL.path
+
+    private init(directory: String, address: String, daemon: ChildProcess) {
+        self.directory = directory
+        self.address = address
+        self.daemon = daemon
+    }
+
+    /// Starts a dbus-daemon with `dbus/<config>` and waits for its socket.
+    public static func start(config: String = "private-bus.conf") async throws -> PrivateBus {
+        var template = Array("/tmp/quiesce-test-XXXXXX".utf8CString)
+        guard let created = mkdtemp(&template) else { throw TestFailure("mkdtemp failed") }
+        let directory = String(cString: created)
+        try FileManager.default.createDirectory(atPath: directory + "/logs", withIntermediateDirectories: true)
+        let address = "unix:path=\(directory)/bus"
+        let daemon = try ChildProcess(
+            executable: "/usr/bin/dbus-daemon",
+            arguments: ["--config-file=\(repository)/dbus/\(config)", "--address=\(address)", "--nofork", "--nopidfile", "--print-address=1"],
+            log: directory + "/logs/dbus-daemon.log"
+        )
+        let deadline = ContinuousClock.now + .seconds(10)
+        // dbus-daemon prints its address once it listens.
+        while !daemon.output.contains(address) {
+            guard ContinuousClock.now < deadline, daemon.isRunning else { throw TestFailure("dbus-daemon did not start: \(daemon.output)") }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return PrivateBus(directory: directory, address: address, daemon: daemon)
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// Stops the daemon (every connection on it is closed).
+    public func stop() async {
+        await daemon.terminate()
+    }
+}
+
+/// A failure of the test harness itself.
+public struct TestFailure: Error, CustomStringConvertible {
+    /// What went wrong.
+    public var description: String
+    /// Creates a failure.
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,34 @@
+import Quiesce
+import Testing
+
+@Suite("Paths and names")
+struct PathRulesTests {
+    @Test("Absolute normalized paths are accepted", arguments: ["/", "/srv", "/srv/db/data", "/a b/c"])
+    func goodPaths(path: String) {
+        #expect(PathRules.isAbsoluteNormalized(path))
+    }
+
+    @Test("Relative, dotted, doubled or trailing-slash paths are refused", arguments: ["", "srv", "/srv/", "/srv//db", "/srv/./db", "/srv/../etc", "/a\0b"])
+    func badPaths(path: String) {
+        #expect(!PathRules.isAbsoluteNormalized(path))
+    }
+
+    @Test("A directory contains itself and what lies below, not its prefix siblings")
+    func containment() {
+        #expect(PathRules.contains("/srv", "/srv"))
+        #expect(PathRules.contains("/srv", "/srv/db/x"))
+        #expect(!PathRules.contains("/srv", "/srv2/db"))
+        #expect(PathRules.contains("/", "/anything"))
+    }
+
+    @Test("Writer names are one element of a bus name")
+    func writerNames() {
+        #expect(BusNames.isValidWriterName("notes"))
+        #expect(BusNames.isValidWriterName("pg_main2"))
+        #expect(!BusNames.isValidWriterName("2notes"))
+        #expect(!BusNames.isValidWriterName("no.dots"))
+        #expect(!BusNames.isValidWriterName(""))
+        #expect(!BusNames.isValidWriterName(String(repeating: "a", count: 65)))
+        #expect(BusNames.writerBusName("notes") == "org.quiesce.Writer.notes")
+    }
+}

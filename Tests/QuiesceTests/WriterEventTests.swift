@@ -1,0 +1,44 @@
+import Quiesce
+import Testing
+
+@Suite("Writer state machine")
+struct WriterEventTests {
+    @Test("A successful backup walks the VSS states in order")
+    func successfulSequence() {
+        var state = WriterState.stable
+        var seen: [WriterState] = []
+        for event in [WriterEvent.prepareForBackup, .prepareForSnapshot, .freeze, .thaw, .postSnapshot, .backupComplete] {
+            state = event.nextState(from: state, succeeded: true)
+            seen.append(state)
+        }
+        #expect(seen == [.stable, .waitingForFreeze, .waitingForThaw, .waitingForPostSnapshot, .waitingForBackupComplete, .stable])
+    }
+
+    @Test("Each event has its own failed state", arguments: WriterEvent.allCases)
+    func failureStates(event: WriterEvent) {
+        let state = event.nextState(from: .waitingForThaw, succeeded: false)
+        #expect(state.isFailed)
+        if event != .abort {
+            #expect(state.rawValue.hasPrefix("failed-at-"))
+        }
+    }
+
+    @Test("Abort keeps a failed state and otherwise returns to stable")
+    func abortKeepsFailure() {
+        #expect(WriterEvent.abort.nextState(from: .failedAtFreeze, succeeded: true) == .failedAtFreeze)
+        #expect(WriterEvent.abort.nextState(from: .waitingForThaw, succeeded: true) == .stable)
+    }
+
+    @Test("Freeze order is front-end, back-end, system")
+    func applicationLevelOrder() {
+        #expect(ApplicationLevel.allCases.sorted() == [.frontEnd, .backEnd, .system])
+        #expect(ApplicationLevel.frontEnd < .system)
+    }
+
+    @Test("Method names match the interface XML")
+    func methodNamesAreInTheXML() {
+        for event in WriterEvent.allCases {
+            #expect(InterfaceXML.writer.contains("<method name=\"\(event.methodName)\">"))
+        }
+    }
+}
