@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "QuiesceWriter", targets: ["QuiesceWriter"]),
         .library(name: "QuiesceRequester", targets: ["QuiesceRequester"]),
         .library(name: "QuiesceCoordinator", targets: ["QuiesceCoordinator"]),
+        .library(name: "QuiesceTesting", targets: ["QuiesceTesting"]),
         .executable(name: "quiesced", targets: ["quiesced"]),
         .executable(name: "quiescectl", targets: ["quiescectl"]),
         .executable(name: "notes-writer", targets: ["notes-writer"]),
@@ -36,6 +37,7 @@ let package = Package(
         .target(name: "QuiesceWriter", dependencies: ["Quiesce", "QuiesceBus", logging, serviceLifecycle]),
         .target(name: "QuiesceRequester", dependencies: ["Quiesce", "QuiesceBus"]),
         .target(name: "QuiesceCoordinator", dependencies: ["Quiesce", "QuiesceBus", logging]),
+        .target(name: "QuiesceTesting", dependencies: ["Quiesce", "QuiesceWriter"]),
         .target(name: "QuiesceCommandLine", dependencies: ["QuiesceBus", argumentParser, logging]),
         .executableTarget(
             name: "quiesced",
@@ -57,6 +59,7 @@ let package = Package(
 
         // MARK: - Tests
         .testTarget(name: "QuiesceTests", dependencies: ["Quiesce", "QuiesceCoordinator"]),
+        .testTarget(name: "QuiesceWriterTests", dependencies: ["Quiesce", "QuiesceWriter", "QuiesceTesting"]),
         .target(name: "QuiesceTestSupport", dependencies: ["Quiesce", "QuiesceBus"], path: "Tests/QuiesceTestSupport"),
         .testTarget(name: "QuiesceBusTests", dependencies: ["QuiesceBus", "QuiesceTestSupport"]),
         .testTarget(

@@ -61,11 +61,17 @@ public struct ComponentRecord: Codable, Sendable, Hashable {
     public var fullPath: String
     /// Whether the data is application- or crash-consistent.
     public var consistency: Consistency
+    /// The writer's private data for this component, handed back at restore.
+    public var backupMetadata: String?
+    /// The data the writer wants back at restore.
+    public var restoreMetadata: String?
 
     /// Creates a component record.
-    public init(fullPath: String, consistency: Consistency) {
+    public init(fullPath: String, consistency: Consistency, backupMetadata: String? = nil, restoreMetadata: String? = nil) {
         self.fullPath = fullPath
         self.consistency = consistency
+        self.backupMetadata = backupMetadata
+        self.restoreMetadata = restoreMetadata
     }
 }
 

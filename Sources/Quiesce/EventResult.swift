@@ -28,6 +28,10 @@ public struct EventResult: Sendable, Hashable {
         public static let message = "message"
         /// `t`: the handler's duration in microseconds.
         public static let durationMicroseconds = "duration-us"
+        /// `a{sa{sv}}`: per component full path, what the writer reported: `failure-message-<Event>`
+        /// (s), `backup-metadata` (s), `restore-metadata` (s), `failure` (s), `application-error`
+        /// (i), `failure-text` (s).
+        public static let components = "components"
     }
 }
 

@@ -14,4 +14,7 @@ public enum QuiesceErrorName: String, Sendable, CaseIterable {
     case limitReached = "org.quiesce.Error.LimitReached"
     /// The snapshot provider failed; writers were aborted.
     case providerFailed = "org.quiesce.Error.ProviderFailed"
+    /// A writer the requester marked required failed the step; the snapshot set was aborted.
+    case writerFailed = "org.quiesce.Error.WriterFailed"
 }
+

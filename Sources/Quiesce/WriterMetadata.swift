@@ -34,6 +34,14 @@ public struct WriterMetadata: Codable, Sendable, Hashable {
         self.components = components
     }
 
+    /// Full paths of the components with a file on one of `volumes`: what a backup of those
+    /// volumes selects when the requester selects nothing explicitly.
+    public func components(onVolumes volumes: [String]) -> [String] {
+        components.filter { component in
+            component.files.contains { file in volumes.contains { PathRules.contains($0, file.path) } }
+        }.map(\.fullPath)
+    }
+
     /// The component with the given full path.
     public func component(_ fullPath: String) -> Component? {
         components.first { $0.fullPath == fullPath }

@@ -16,6 +16,8 @@ public struct WriterStatus: Codable, Sendable, Hashable {
     public var lastEvent: WriterEvent?
     /// How long each event took, in milliseconds, by event method name.
     public var eventMilliseconds: [String: Double]
+    /// Per component: failure messages, component failures and metadata the writer set.
+    public var components: [ComponentStatus]
 
     /// Creates a status record.
     public init(
@@ -26,7 +28,8 @@ public struct WriterStatus: Codable, Sendable, Hashable {
         failure: FailureCode? = nil,
         message: String = "",
         lastEvent: WriterEvent? = nil,
-        eventMilliseconds: [String: Double] = [:]
+        eventMilliseconds: [String: Double] = [:],
+        components: [ComponentStatus] = []
     ) {
         self.name = name
         self.classId = classId
@@ -36,6 +39,24 @@ public struct WriterStatus: Codable, Sendable, Hashable {
         self.message = message
         self.lastEvent = lastEvent
         self.eventMilliseconds = eventMilliseconds
+        self.components = components
+    }
+
+    /// Records what a writer reported about its components.
+    public mutating func merge(_ reports: [ComponentStatus]) {
+        for report in reports {
+            if let index = components.firstIndex(where: { $0.fullPath == report.fullPath }) {
+                components[index].merge(report)
+            } else {
+                components.append(report)
+            }
+        }
+        components.sort { $0.fullPath < $1.fullPath }
+    }
+
+    /// The status of one component, if the writer reported anything about it.
+    public func component(_ fullPath: String) -> ComponentStatus? {
+        components.first { $0.fullPath == fullPath }
     }
 
     /// Whether the writer has failed in this session.

@@ -140,9 +140,7 @@ actor BackupSession {
         if let explicitSelection {
             return explicitSelection[participant.name].map { $0.sorted() } ?? []
         }
-        return participant.metadata.components.filter { component in
-            component.files.contains { file in volumes.contains { PathRules.contains($0, file.path) } }
-        }.map(\.fullPath)
+        return participant.metadata.components(onVolumes: volumes)
     }
 
     /// PrepareForSnapshot, Freeze by level, the snapshot, Thaw in reverse order, PostSnapshot.

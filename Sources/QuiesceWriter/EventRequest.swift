@@ -1,17 +1,40 @@
 import Quiesce
 import QuiesceBus
 
-/// One event call as the writer received it, with its options checked.
-struct EventRequest: Sendable {
-    var event: WriterEvent
-    var sessionId: String
-    var caller: String
-    var backupType: BackupType?
-    var components: [String]?
-    var snapshotSetId: String?
-    var volumes: [String]?
-    var lease: Duration?
-    var succeeded: Bool?
+/// One event as the writer received it, with its options checked.
+package struct EventRequest: Sendable {
+    package var event: WriterEvent
+    package var sessionId: String
+    package var caller: String
+    package var backupType: BackupType?
+    package var components: [String]?
+    package var snapshotSetId: String?
+    package var volumes: [String]?
+    package var lease: Duration?
+    package var succeeded: Bool?
+
+    /// An event for a session, with the options the coordinator would send.
+    package init(
+        event: WriterEvent,
+        sessionId: String,
+        caller: String = "",
+        backupType: BackupType? = nil,
+        components: [String]? = nil,
+        snapshotSetId: String? = nil,
+        volumes: [String]? = nil,
+        lease: Duration? = nil,
+        succeeded: Bool? = nil
+    ) {
+        self.event = event
+        self.sessionId = sessionId
+        self.caller = caller
+        self.backupType = backupType
+        self.components = components
+        self.snapshotSetId = snapshotSetId
+        self.volumes = volumes
+        self.lease = lease
+        self.succeeded = succeeded
+    }
 
     /// Parses the arguments `(s session, a{sv} options)`, or throws `InvalidArgument`.
     init(event: WriterEvent, call: BusMethodCall) throws {

@@ -1,31 +1,23 @@
-import Foundation
 import Logging
 import Quiesce
 import QuiesceBus
 
-/// Runs a ``Writer``'s handlers for the events that arrive on the bus: one event at a time,
-/// keeping each session's state, the writer's properties and the freeze leases.
+/// Connects an ``EventProcessor`` to the bus: one event at a time, the writer's properties,
+/// and the safety net that thaws the writer when nobody else will (the freeze lease runs out,
+/// or whoever sent Freeze leaves the bus).
 actor WriterEngine {
-    private struct SessionRecord {
-        var info: WriterSession
-        var state: WriterState = .stable
-        /// Set when Freeze arrives, cleared by Thaw or Abort: the writer may hold writes.
-        var mayBeFrozen = false
-        /// Who sent Freeze; if that connection leaves the bus, the writer aborts.
-        var freezeCaller: String?
-        var leaseTask: Task<Void, Never>?
-        var callerWatch: Task<Void, Never>?
-    }
-
     let writer: Writer
+    private let processor: EventProcessor
     private let connection: BusConnection
     private let logger: Logger
     private let queue = SerialQueue()
-    private var sessions: [String: SessionRecord] = [:]
     private var object: ExportedObject?
+    private var leases: [String: Task<Void, Never>] = [:]
+    private var callerWatches: [String: Task<Void, Never>] = [:]
 
     init(writer: Writer, connection: BusConnection, logger: Logger) {
         self.writer = writer
+        self.processor = EventProcessor(writer: writer)
         self.connection = connection
         self.logger = logger
     }
@@ -57,15 +49,12 @@ actor WriterEngine {
             return [.string(try await identify())]
         }
         let request = try EventRequest(event: event, call: call)
-        let result = await queue.run { await self.handle(request) }
-        return [
-            .vardict([
-                EventResult.Key.state: .string(result.state.rawValue),
-                EventResult.Key.failure: .string(result.failure?.rawValue ?? ""),
-                EventResult.Key.message: .string(result.message),
-                EventResult.Key.durationMicroseconds: .uint64(result.durationMicroseconds),
-            ])
-        ]
+        if event == .freeze {
+            await guardFreeze(session: request.sessionId, lease: request.lease ?? writer.freezeTimeout, caller: request.caller)
+        }
+        let outcome = await queue.run { await self.processor.process(request) }
+        await recorded(event, session: request.sessionId, outcome)
+        return [Self.resultDictionary(outcome)]
     }
 
     /// Builds the writer metadata document.
@@ -79,129 +68,80 @@ actor WriterEngine {
         return try JSONCoding.encode(metadata)
     }
 
-    /// Handles one event. Runs on the serial queue.
-    private func handle(_ request: EventRequest) async -> EventResult {
-        var record = sessions[request.sessionId] ?? SessionRecord(info: WriterSession(id: request.sessionId))
-        if let type = request.backupType { record.info.backupType = type }
-        if let components = request.components { record.info.selectedComponents = components }
-        if let id = request.snapshotSetId { record.info.snapshotSetId = id }
-        if let volumes = request.volumes { record.info.volumes = volumes }
-        record.info.backupSucceeded = request.succeeded
-        if request.event == .freeze {
-            record.mayBeFrozen = true
-            record.freezeCaller = request.caller
+    private func recorded(_ event: WriterEvent, session: String, _ outcome: EventOutcome) async {
+        if event == .thaw || event == .abort || event == .backupShutdown {
+            leases.removeValue(forKey: session)?.cancel()
+            callerWatches.removeValue(forKey: session)?.cancel()
         }
-        sessions[request.sessionId] = record
-        if request.event == .freeze {
-            startLease(session: request.sessionId, lease: request.lease ?? writer.freezeTimeout)
-            watchFreezeCaller(session: request.sessionId, caller: request.caller)
-        }
-
-        let result = await runHandler(request.event, record.info, from: record.state)
-        finish(request.event, session: request.sessionId, result: result)
-        return result
-    }
-
-    /// Calls the handler and turns its outcome into a result; never throws.
-    private func runHandler(_ event: WriterEvent, _ session: WriterSession, from state: WriterState) async -> EventResult {
-        let report = EventReport()
-        let clock = ContinuousClock()
-        let start = clock.now
-        var failure: EventReport.Failure?
-        do {
-            let succeeded = try await EventReport.$current.withValue(report) {
-                try await writer.handle(event, session)
-            }
-            failure = report.failure ?? (succeeded ? nil : .init(code: .nonRetryable, message: "\(event.methodName) handler returned false"))
-        } catch {
-            failure = report.failure ?? .init(code: .nonRetryable, message: "\(event.methodName) handler threw: \(error)")
-        }
-        let elapsed = clock.now - start
-        let microseconds = UInt64(elapsed.components.seconds) * 1_000_000 + UInt64(elapsed.components.attoseconds / 1_000_000_000_000)
-        let next = event.nextState(from: state, succeeded: failure == nil)
-        if let failure {
-            logger.warning("\(event.methodName) failed", metadata: ["session": "\(session.id)", "failure": "\(failure.code.rawValue)", "message": "\(failure.message)"])
+        if let failure = outcome.result.failure {
+            logger.warning("\(event.methodName) failed", metadata: ["session": "\(session)", "failure": "\(failure.rawValue)", "message": "\(outcome.result.message)"])
         } else {
-            logger.debug("\(event.methodName) done", metadata: ["session": "\(session.id)", "state": "\(next.rawValue)"])
-        }
-        return EventResult(state: next, failure: failure?.code, message: failure?.message ?? "", durationMicroseconds: microseconds)
-    }
-
-    /// Records the result of an event in the session and the writer's properties.
-    private func finish(_ event: WriterEvent, session id: String, result: EventResult) {
-        if var record = sessions[id] {
-            record.state = result.state
-            if event == .thaw || event == .abort {
-                record.mayBeFrozen = false
-                record.leaseTask?.cancel()
-                record.callerWatch?.cancel()
-            }
-            sessions[id] = record
-        }
-        if event == .backupShutdown || event == .postRestore {
-            endSession(id)
+            logger.debug("\(event.methodName) done", metadata: ["session": "\(session)", "state": "\(outcome.result.state.rawValue)"])
         }
         object?.setProperties([
-            "State": .string(result.state.rawValue),
-            "LastError": .string(result.failure?.rawValue ?? FailureCode.noErrorText),
-            "LastMessage": .string(result.message),
-            "Sessions": .uint32(UInt32(sessions.count)),
+            "State": .string(outcome.result.state.rawValue),
+            "LastError": .string(outcome.result.failure?.rawValue ?? FailureCode.noErrorText),
+            "LastMessage": .string(outcome.result.message),
+            "Sessions": .uint32(UInt32(await processor.sessionCount)),
         ])
     }
 
-    private func endSession(_ id: String) {
-        guard let record = sessions.removeValue(forKey: id) else { return }
-        record.leaseTask?.cancel()
-        record.callerWatch?.cancel()
+    static func resultDictionary(_ outcome: EventOutcome) -> BusValue {
+        let components = outcome.components.map { component -> BusValue.DictionaryEntry in
+            var fields: [String: BusValue] = [:]
+            for (event, message) in component.failureMessages { fields["failure-message-" + event] = .string(message) }
+            if let metadata = component.backupMetadata { fields["backup-metadata"] = .string(metadata) }
+            if let metadata = component.restoreMetadata { fields["restore-metadata"] = .string(metadata) }
+            if let failure = component.failure {
+                fields["failure"] = .string(failure.code.rawValue)
+                fields["application-error"] = .int32(failure.applicationError)
+                fields["failure-text"] = .string(failure.message)
+            }
+            return .init(key: .string(component.fullPath), value: .vardict(fields))
+        }
+        return .vardict([
+            EventResult.Key.state: .string(outcome.result.state.rawValue),
+            EventResult.Key.failure: .string(outcome.result.failure?.rawValue ?? ""),
+            EventResult.Key.message: .string(outcome.result.message),
+            EventResult.Key.durationMicroseconds: .uint64(outcome.result.durationMicroseconds),
+            EventResult.Key.components: .dictionary(keyType: "s", valueType: "a{sv}", components),
+        ])
     }
 
-    // MARK: - Leases
+    // MARK: - The safety net
 
-    private func startLease(session id: String, lease: Duration) {
-        sessions[id]?.leaseTask?.cancel()
-        sessions[id]?.leaseTask = Task { [weak self] in
+    /// Starts the lease of a Freeze and watches its sender: if the lease runs out or the sender
+    /// leaves the bus before Thaw or Abort, the writer aborts on its own.
+    private func guardFreeze(session id: String, lease: Duration, caller: String) {
+        leases[id]?.cancel()
+        leases[id] = Task { [weak self] in
             guard (try? await Task.sleep(for: lease)) != nil else { return }
             await self?.selfAbort(session: id, failure: .timeout, reason: "the freeze lease of \(lease) ran out before Thaw")
         }
-    }
-
-    private func watchFreezeCaller(session id: String, caller: String) {
-        sessions[id]?.callerWatch?.cancel()
+        callerWatches[id]?.cancel()
         let connection = self.connection
-        sessions[id]?.callerWatch = Task { [weak self] in
+        callerWatches[id] = Task { [weak self] in
             guard let changes = try? await connection.nameOwnerChanges(prefix: caller) else { return }
-            // The caller may have left between Freeze and the subscription.
-            if (try? await connection.nameOwner(caller)) == nil {
-                await self?.selfAbort(session: id, failure: nil, reason: "the coordinator \(caller) left the bus")
-                return
+            // The caller may have left before the subscription was in place.
+            if (try? await connection.nameOwner(caller)) != nil {
+                for await change in changes where change.name == caller && change.newOwner == nil { break }
             }
-            for await change in changes where change.name == caller && change.newOwner == nil {
-                await self?.selfAbort(session: id, failure: nil, reason: "the coordinator \(caller) left the bus")
-                return
-            }
+            guard !Task.isCancelled else { return }
+            await self?.selfAbort(session: id, failure: nil, reason: "\(caller), which sent Freeze, left the bus")
         }
     }
 
-    /// Runs Abort for a session that may be frozen, because nobody will thaw it.
     private func selfAbort(session id: String, failure: FailureCode?, reason: String) async {
-        await queue.run { await self.abortIfFrozen(session: id, failure: failure, reason: reason) }
+        let processor = self.processor
+        let outcome = await queue.run { await processor.abortIfFrozen(session: id, failure: failure, reason: reason) }
+        guard let outcome else { return }
+        logger.warning("aborted on its own: \(reason)", metadata: ["session": "\(id)"])
+        await recorded(.abort, session: id, outcome)
     }
 
-    private func abortIfFrozen(session id: String, failure: FailureCode?, reason: String) async {
-        guard let record = sessions[id], record.mayBeFrozen else { return }
-        logger.warning("aborting: \(reason)", metadata: ["session": "\(id)"])
-        var result = await runHandler(.abort, record.info, from: record.state)
-        if result.failure == nil, let failure {
-            result = EventResult(state: .failedAtFreeze, failure: failure, message: reason, durationMicroseconds: result.durationMicroseconds)
-        } else if result.failure == nil {
-            result.message = reason
-        }
-        finish(.abort, session: id, result: result)
-    }
-
-    /// Aborts every session that may be frozen (the writer is shutting down).
+    /// Aborts every session that may hold writes (the writer is shutting down).
     func abortAll(reason: String) async {
-        for id in sessions.keys.sorted() {
+        for id in await processor.frozenSessions {
             await selfAbort(session: id, failure: nil, reason: reason)
         }
     }

@@ -1,0 +1,127 @@
+import Quiesce
+
+/// What a writer answered to one event: its result and what it reported about components.
+package struct EventOutcome: Sendable, Hashable {
+    /// State, failure, message and duration.
+    package var result: EventResult
+    /// Component reports (failure messages, component failures, metadata).
+    package var components: [ComponentStatus]
+}
+
+/// Runs a ``Writer``'s handlers and keeps each session's state, with no bus: the writer
+/// service feeds it events from D-Bus, and QuiesceTesting feeds it events in-process.
+package actor EventProcessor {
+    private struct SessionRecord {
+        var info: WriterSession
+        var state: WriterState = .stable
+        /// Set when Freeze arrives, cleared by Thaw or Abort: the writer may hold writes.
+        var mayBeFrozen = false
+        var backupMetadataSet: Set<String> = []
+        var restoreMetadataSet: Set<String> = []
+    }
+
+    /// The writer whose handlers run.
+    package let writer: Writer
+    /// The most sessions the writer takes part in at once; more get `status-not-available`.
+    package let maxSessions: Int
+    private var sessions: [String: SessionRecord] = [:]
+
+    /// Creates a processor for `writer`.
+    package init(writer: Writer, maxSessions: Int = 8) {
+        self.writer = writer
+        self.maxSessions = maxSessions
+    }
+
+    /// The number of sessions the writer is in.
+    package var sessionCount: Int { sessions.count }
+
+    /// The sessions that may hold writes (Freeze came, Thaw or Abort did not).
+    package var frozenSessions: [String] { sessions.filter(\.value.mayBeFrozen).map(\.key).sorted() }
+
+    /// The writer's state in a session, `nil` when it is not in it.
+    package func state(of session: String) -> WriterState? { sessions[session]?.state }
+
+    /// Handles one event to completion; never throws.
+    package func process(_ request: EventRequest) async -> EventOutcome {
+        if sessions[request.sessionId] == nil, sessions.count >= maxSessions {
+            return EventOutcome(
+                result: EventResult(state: .stable, failure: .statusNotAvailable, message: "the writer is in \(sessions.count) sessions, its limit"),
+                components: []
+            )
+        }
+        var record = sessions[request.sessionId] ?? SessionRecord(info: WriterSession(id: request.sessionId))
+        if let type = request.backupType { record.info.backupType = type }
+        if let components = request.components { record.info.selectedComponents = components }
+        if let id = request.snapshotSetId { record.info.snapshotSetId = id }
+        if let volumes = request.volumes { record.info.volumes = volumes }
+        record.info.backupSucceeded = request.succeeded
+        if request.event == .freeze { record.mayBeFrozen = true }
+        sessions[request.sessionId] = record
+
+        let report = EventReport(
+            event: request.event, selectedComponents: record.info.selectedComponents,
+            backupMetadataSet: record.backupMetadataSet, restoreMetadataSet: record.restoreMetadataSet
+        )
+        let outcome = await run(request.event, record.info, from: record.state, report: report)
+        finish(request.event, session: request.sessionId, outcome: outcome, report: report)
+        return outcome
+    }
+
+    /// Runs Abort for a session that may hold writes, because nobody else will release it.
+    /// `failure` is recorded as the session's failure (e.g. `timeout` for a lease that ran
+    /// out). Returns `nil` when the session was not frozen.
+    package func abortIfFrozen(session id: String, failure: FailureCode?, reason: String) async -> EventOutcome? {
+        guard let record = sessions[id], record.mayBeFrozen else { return nil }
+        let report = EventReport(event: .abort, selectedComponents: record.info.selectedComponents, backupMetadataSet: [], restoreMetadataSet: [])
+        var outcome = await run(.abort, record.info, from: record.state, report: report)
+        if outcome.result.failure == nil {
+            outcome.result.message = reason
+            if let failure {
+                outcome.result.state = .failedAtFreeze
+                outcome.result.failure = failure
+            }
+        }
+        finish(.abort, session: id, outcome: outcome, report: report)
+        return outcome
+    }
+
+    private func run(_ event: WriterEvent, _ session: WriterSession, from state: WriterState, report: EventReport) async -> EventOutcome {
+        let clock = ContinuousClock()
+        let start = clock.now
+        var failure: EventReport.Failure?
+        do {
+            let succeeded = try await EventReport.$current.withValue(report) {
+                try await writer.handle(event, session)
+            }
+            failure = report.failure ?? (succeeded ? nil : .init(code: .nonRetryable, message: "\(event.methodName) handler returned false"))
+        } catch {
+            failure = report.failure ?? .init(code: .nonRetryable, message: "\(event.methodName) handler threw: \(error)")
+        }
+        let components = report.components(eventFailed: failure != nil)
+        if failure == nil, let failed = components.first(where: { $0.failure != nil }) {
+            failure = .init(code: .partialFailure, message: "component \(failed.fullPath) failed: \(failed.failure!.message)")
+        }
+        let elapsed = clock.now - start
+        let result = EventResult(
+            state: event.nextState(from: state, succeeded: failure == nil),
+            failure: failure?.code,
+            message: failure?.message ?? "",
+            durationMicroseconds: UInt64(elapsed.components.seconds) * 1_000_000 + UInt64(elapsed.components.attoseconds / 1_000_000_000_000)
+        )
+        // Changes made in a failed event are dropped; a partial failure keeps them.
+        return EventOutcome(result: result, components: report.components(eventFailed: failure != nil && failure?.code != .partialFailure))
+    }
+
+    private func finish(_ event: WriterEvent, session id: String, outcome: EventOutcome, report: EventReport) {
+        guard var record = sessions[id] else { return }
+        record.state = outcome.result.state
+        if outcome.result.failure == nil || outcome.result.failure == .partialFailure {
+            (record.backupMetadataSet, record.restoreMetadataSet) = report.metadataSet
+        }
+        if event == .thaw || event == .abort { record.mayBeFrozen = false }
+        sessions[id] = record
+        if event == .backupShutdown || event == .postRestore {
+            sessions[id] = nil
+        }
+    }
+}
