@@ -47,6 +47,10 @@ public enum EventOptionKey {
     public static let volumes = "volumes"
     /// `u`: Freeze only; milliseconds after which the writer thaws itself.
     public static let leaseMilliseconds = "lease-ms"
-    /// `b`: BackupComplete only; whether the backup succeeded.
+    /// `b`: BackupComplete and PostRestore; whether the requester's copy succeeded.
     public static let succeeded = "succeeded"
+    /// `a{ss}`: restore events; per component, the backup metadata stored with the backup.
+    public static let backupMetadata = "backup-metadata"
+    /// `a{ss}`: restore events; per component, the restore metadata stored with the backup.
+    public static let restoreMetadata = "restore-metadata"
 }

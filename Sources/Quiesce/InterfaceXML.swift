@@ -21,7 +21,10 @@ public enum InterfaceXML {
     "volumes"          as  absolute paths of the volumes in the snapshot set
     "lease-ms"         u   Freeze only: the writer thaws itself (runs Abort) this long after
                            Freeze arrives if neither Thaw nor Abort has come
-    "succeeded"        b   BackupComplete only: whether the requester's backup succeeded
+    "succeeded"        b   BackupComplete and PostRestore: whether the requester's copy succeeded
+    "backup-metadata"  a{ss} PreRestore and PostRestore: per component, the backup metadata the
+                           writer stored during the backup
+    "restore-metadata" a{ss} PreRestore and PostRestore: per component, the restore metadata
 
   Result keys (always present):
     "state"    s   the writer's state for this session after the event (stable, waiting-for-freeze,
@@ -31,9 +34,15 @@ public enum InterfaceXML {
                    retryable, non-retryable, recovery-failed or partial-failure
     "message"  s   the writer's explanation of a failure, empty on success
     "duration-us" t  how long the handler ran, in microseconds
+    "components" a{sa{sv}}  per component full path, what the writer reported in this event:
+                   "failure-message-<Event>" s, "backup-metadata" s, "restore-metadata" s,
+                   "failure" s, "application-error" i, "failure-text" s. Metadata set in an event
+                   that failed is left out.
 
-  Errors: org.quiesce.Error.InvalidArgument (a bad session id or option),
-  org.quiesce.Error.BadState (an event that does not follow the previous one for the session).
+  A writer at its limit of concurrent sessions answers a new session's event with the failure
+  "status-not-available".
+
+  Errors: org.quiesce.Error.InvalidArgument (a bad session id or option).
 -->
 <node>
   <interface name="org.quiesce.Writer1">
@@ -185,17 +194,21 @@ public enum InterfaceXML {
 <!--
   org.quiesce.Session1: one backup session, /org/quiesce/Session/<id>, created by
   org.quiesce.Coordinator1.CreateSession. Only the connection that created it may call its
-  methods; anyone may read its properties.
+  methods, but for GetWriterStatus and GetBackupDocument, which anyone may call; anyone may read
+  its properties.
 
-  Order: GatherWriterMetadata, AddVolumes / SelectComponents, PrepareForBackup, DoSnapshotSet,
-  (the requester copies data out of the snapshot set), BackupComplete, Close.
-  AbortBackup may come at any time before BackupComplete.
+  Backup: GatherWriterMetadata, AddVolumes / SelectComponents / SetWriterPolicy,
+  PrepareForBackup, DoSnapshotSet, (the requester copies data out of the snapshot set),
+  BackupComplete, Close. AbortBackup may come at any time before BackupComplete.
+  Restore: GatherWriterMetadata, PreRestore, (the requester puts the files back), PostRestore,
+  Close.
 
   Errors: org.quiesce.Error.BadState (a method out of order), org.quiesce.Error.InvalidArgument
   (a bad path, component or option), org.quiesce.Error.NotFound (an unknown writer or
   component), org.quiesce.Error.AccessDenied (the caller is not the session's owner),
   org.quiesce.Error.Busy (another snapshot set is being created), org.quiesce.Error.ProviderFailed
-  (the snapshot could not be taken; writers were aborted).
+  (the snapshot could not be taken; writers were aborted), org.quiesce.Error.WriterFailed (a
+  writer marked required failed the step; the snapshot set was aborted).
 -->
 <node>
   <interface name="org.quiesce.Session1">
@@ -214,6 +227,12 @@ public enum InterfaceXML {
       <annotation name="org.gtk.GDBus.DocString" value="Select components explicitly. Without a selection, every component with a file on a volume of the set is selected."/>
       <arg name="components" type="a(ss)" direction="in">
         <annotation name="org.gtk.GDBus.DocString" value="(writer name, component full path) pairs."/>
+      </arg>
+    </method>
+    <method name="SetWriterPolicy">
+      <annotation name="org.gtk.GDBus.DocString" value="Mark writers or components required or optional (the default). A required writer's veto fails the step; an optional writer's veto is recorded and its components are labelled crash-consistent."/>
+      <arg name="rules" type="a(sss)" direction="in">
+        <annotation name="org.gtk.GDBus.DocString" value="(writer name, component full path or empty for the whole writer, required or optional)."/>
       </arg>
     </method>
     <method name="PrepareForBackup">
@@ -238,6 +257,10 @@ public enum InterfaceXML {
     <method name="AbortBackup">
       <annotation name="org.gtk.GDBus.DocString" value="Abandon the backup: writers that were sent PrepareForSnapshot get Abort."/>
     </method>
+    <method name="GatherWriterStatus">
+      <annotation name="org.gtk.GDBus.DocString" value="Ask every writer of the session whether it is still there (a writer that does not answer becomes not-responding), then return the status as GetWriterStatus does."/>
+      <arg name="status" type="s" direction="out"/>
+    </method>
     <method name="GetWriterStatus">
       <annotation name="org.gtk.GDBus.DocString" value="Per writer: name, ids, state, failure, message and the time each event took (JSON array)."/>
       <arg name="status" type="s" direction="out"/>
@@ -245,6 +268,21 @@ public enum InterfaceXML {
     <method name="GetBackupDocument">
       <annotation name="org.gtk.GDBus.DocString" value="The backup document (JSON): writers, components with their consistency, status, snapshot set."/>
       <arg name="document" type="s" direction="out"/>
+    </method>
+    <method name="PreRestore">
+      <annotation name="org.gtk.GDBus.DocString" value="Start a restore from a backup document: the components of its writers that are on the bus now are selected and get PreRestore, with the metadata they stored."/>
+      <arg name="document" type="s" direction="in">
+        <annotation name="org.gtk.GDBus.DocString" value="The backup document (JSON) the backup wrote."/>
+      </arg>
+      <arg name="options" type="a{sv}" direction="in">
+        <annotation name="org.gtk.GDBus.DocString" value="Reserved; must be empty in this version."/>
+      </arg>
+    </method>
+    <method name="PostRestore">
+      <annotation name="org.gtk.GDBus.DocString" value="The files are back: PostRestore to the writers that accepted PreRestore."/>
+      <arg name="options" type="a{sv}" direction="in">
+        <annotation name="org.gtk.GDBus.DocString" value="succeeded (b): whether the files were put back, default true."/>
+      </arg>
     </method>
     <method name="Close">
       <annotation name="org.gtk.GDBus.DocString" value="End the session: BackupShutdown to its writers, the snapshot set is removed, the object goes away."/>
@@ -261,7 +299,7 @@ public enum InterfaceXML {
       <annotation name="org.gtk.GDBus.DocString" value="Unique bus name of the connection that created the session."/>
     </property>
     <property name="Phase" type="s" access="read">
-      <annotation name="org.gtk.GDBus.DocString" value="created, metadata-gathered, prepared, snapshot-done, backup-complete, aborted or failed."/>
+      <annotation name="org.gtk.GDBus.DocString" value="created, metadata-gathered, prepared, snapshot-done, backup-complete, restoring, restored, aborted or failed."/>
     </property>
     <property name="SnapshotSetId" type="s" access="read">
       <annotation name="org.gtk.GDBus.DocString" value="Id of the session's snapshot set, empty before DoSnapshotSet."/>

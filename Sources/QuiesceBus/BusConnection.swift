@@ -85,6 +85,12 @@ public final class BusConnection: Sendable {
         arguments: [BusValue] = [],
         timeout: Duration? = .seconds(25)
     ) async throws -> [BusValue] {
+        // GDBus ignores calls with malformed names (it only logs a critical warning): refuse them.
+        guard g_variant_is_object_path(path) != 0, g_dbus_is_interface_name(interface) != 0, g_dbus_is_member_name(method) != 0,
+            destination.map({ g_dbus_is_name($0) != 0 }) ?? true
+        else {
+            throw BusError(name: BusError.invalidArgs, message: "malformed destination, object path, interface or method name")
+        }
         let parameters = GLibPointer(g_variant_ref_sink(BusValue.makeTuple(arguments)))
         let cancellable = GLibObjectPointer(g_cancellable_new()!)
         defer {

@@ -2,9 +2,10 @@ import Foundation
 import Logging
 import Quiesce
 import QuiesceBus
+import QuiesceProtocol
 
-/// One backup session: the writers in it, the volumes and components selected, the snapshot
-/// set, and each writer's status. Steps run one at a time, in the VSS order.
+/// One session: the writers in it, the volumes and components selected, the snapshot set, and
+/// each writer's status. Steps run one at a time, in the VSS order (see `org.quiesce.Session1`).
 actor BackupSession {
     let id: String
     /// The unique name of the requester that created the session.
@@ -16,6 +17,8 @@ actor BackupSession {
     private var participants: [String: SessionParticipant] = [:]
     private var volumes: [String] = []
     private var explicitSelection: [String: Set<String>]?
+    private var policies: [String: WriterPolicy] = [:]
+    private var componentPolicies: [String: [String: WriterPolicy]] = [:]
     private var backupType: BackupType = .full
     private var snapshotSet: SnapshotSet?
 
@@ -54,7 +57,7 @@ actor BackupSession {
 
     var snapshotSetId: String { snapshotSet?.id ?? "" }
 
-    // MARK: - Steps
+    // MARK: - Discovery and selection
 
     /// Identify to every writer on the bus; returns their metadata as a JSON array.
     func gatherWriterMetadata() async throws -> String {
@@ -108,12 +111,7 @@ actor BackupSession {
         try require([.metadataGathered], for: "SelectComponents")
         var selection = explicitSelection ?? [:]
         for (writer, component) in pairs {
-            guard let participant = participants[writer] else {
-                throw Self.error(.notFound, "no writer \(writer) in this session (gather writer metadata first)")
-            }
-            guard let found = participant.metadata.component(component) else {
-                throw Self.error(.notFound, "writer \(writer) has no component \(component)")
-            }
+            let found = try findComponent(writer, component)
             guard found.selectable else {
                 throw Self.error(.invalidArgument, "component \(component) of writer \(writer) is not selectable")
             }
@@ -122,25 +120,48 @@ actor BackupSession {
         explicitSelection = selection
     }
 
+    /// Marks writers or components required or optional.
+    func setWriterPolicy(_ rules: [(writer: String, component: String, policy: WriterPolicy)]) throws {
+        try require([.metadataGathered], for: "SetWriterPolicy")
+        for rule in rules {
+            if rule.component.isEmpty {
+                guard participants[rule.writer] != nil else { throw Self.error(.notFound, "no writer \(rule.writer) in this session") }
+                policies[rule.writer] = rule.policy
+            } else {
+                _ = try findComponent(rule.writer, rule.component)
+                componentPolicies[rule.writer, default: [:]][rule.component] = rule.policy
+            }
+        }
+    }
+
+    private func findComponent(_ writer: String, _ path: String) throws -> Component {
+        guard let participant = participants[writer] else {
+            throw Self.error(.notFound, "no writer \(writer) in this session (gather writer metadata first)")
+        }
+        guard let found = participant.metadata.component(path) else {
+            throw Self.error(.notFound, "writer \(writer) has no component \(path)")
+        }
+        return found
+    }
+
+    // MARK: - Backup
+
     /// PrepareForBackup to every writer with selected components.
     func prepareForBackup(backupType: BackupType) async throws {
         try require([.metadataGathered], for: "PrepareForBackup")
         guard !volumes.isEmpty else { throw Self.error(.badState, "add at least one volume before PrepareForBackup") }
         self.backupType = backupType
         for name in participants.keys {
-            participants[name]!.selectedComponents = selection(for: participants[name]!)
+            let selected = explicitSelection.map { $0[name].map { $0.sorted() } ?? [] } ?? participants[name]!.metadata.components(onVolumes: volumes)
+            participants[name]!.selectedComponents = selected
+            participants[name]!.isRequired = policies[name] == .required
+                || selected.contains { componentPolicies[name]?[$0] == .required }
         }
         let selected = participants.values.filter(\.isSelected).count
         progress("prepare-for-backup", "PrepareForBackup to \(selected) writer(s)")
-        await send(.prepareForBackup, to: participants.values.filter(\.isActive).map(\.name))
+        await send(.prepareForBackup, to: activeNames())
+        try await failIfRequiredFailed(.prepareForBackup, abort: false)
         phase = .prepared
-    }
-
-    private func selection(for participant: SessionParticipant) -> [String] {
-        if let explicitSelection {
-            return explicitSelection[participant.name].map { $0.sorted() } ?? []
-        }
-        return participant.metadata.components(onVolumes: volumes)
     }
 
     /// PrepareForSnapshot, Freeze by level, the snapshot, Thaw in reverse order, PostSnapshot.
@@ -158,6 +179,7 @@ actor BackupSession {
 
         progress("prepare-for-snapshot", "PrepareForSnapshot to \(activeNames().count) writer(s)")
         await send(.prepareForSnapshot, to: activeNames(), setId: setId)
+        try await failIfRequiredFailed(.prepareForSnapshot, abort: true, setId: setId)
 
         var frozen: [String] = []
         for level in ApplicationLevel.allCases {
@@ -166,6 +188,7 @@ actor BackupSession {
             progress("freeze", "Freeze \(names.count) \(level.rawValue) writer(s)")
             await send(.freeze, to: names, setId: setId)
             frozen += names
+            try await failIfRequiredFailed(.freeze, abort: true, setId: setId)
         }
 
         let snapshots: [String: String]
@@ -180,6 +203,10 @@ actor BackupSession {
             phase = .failed
             throw Self.error(.providerFailed, "provider \(name) failed: \(error); writers were aborted")
         }
+        snapshotSet = SnapshotSet(
+            id: setId, provider: name, createdAt: Date(),
+            volumes: volumes.map { VolumeSnapshot(volume: $0, snapshotPath: snapshots[$0] ?? "") }
+        )
 
         // Thaw (or Abort, for a writer whose Freeze failed) reaches every writer sent Freeze.
         for level in ApplicationLevel.allCases.reversed() {
@@ -190,11 +217,14 @@ actor BackupSession {
                 progress("thaw", "Thaw \(thawing.count) \(level.rawValue) writer(s)")
                 await send(.thaw, to: thawing, setId: setId)
             }
-            if !aborting.isEmpty {
-                progress("abort", "Abort to \(aborting.count) writer(s) whose Freeze failed")
-                await send(.abort, to: aborting, setId: setId)
+            // A failed Thaw generates Abort, as a failed Freeze does.
+            let abort = aborting + thawing.filter { !participants[$0]!.isActive }
+            if !abort.isEmpty {
+                progress("abort", "Abort to \(abort.count) writer(s) whose Freeze or Thaw failed")
+                await send(.abort, to: abort, setId: setId)
             }
         }
+        try await failIfRequiredFailed(.thaw, abort: true, setId: setId)
 
         let finishing = activeNames()
         progress("post-snapshot", "PostSnapshot to \(finishing.count) writer(s)")
@@ -202,11 +232,7 @@ actor BackupSession {
         for name in activeNames() where participants[name]!.sentEvents.contains(.thaw) {
             participants[name]!.snapshotIsConsistent = true
         }
-
-        snapshotSet = SnapshotSet(
-            id: setId, provider: name, createdAt: Date(),
-            volumes: volumes.map { VolumeSnapshot(volume: $0, snapshotPath: snapshots[$0] ?? "") }
-        )
+        try await failIfRequiredFailed(.postSnapshot, abort: false)
         phase = .snapshotDone
         return (setId, snapshots)
     }
@@ -215,7 +241,7 @@ actor BackupSession {
     func backupComplete(succeeded: Bool) async throws {
         try require([.snapshotDone], for: "BackupComplete")
         progress("backup-complete", "BackupComplete to \(activeNames().count) writer(s)")
-        await send(.backupComplete, to: activeNames(), extra: [EventOptionKey.succeeded: .bool(succeeded)])
+        await send(.backupComplete, to: activeNames(), options: EventOptions(succeeded: succeeded))
         phase = .backupComplete
     }
 
@@ -229,11 +255,56 @@ actor BackupSession {
     private func abortWriters(setId: String?) async {
         let names = participants.values.filter {
             $0.sentEvents.contains(.prepareForSnapshot) && !$0.sentEvents.contains(.postSnapshot)
-        }.map(\.name)
+        }.map(\.name).sorted()
         guard !names.isEmpty else { return }
         progress("abort", "Abort to \(names.count) writer(s)")
         await send(.abort, to: names, setId: setId)
     }
+
+    /// Throws `WriterFailed` if a required writer failed `event`, after aborting the snapshot
+    /// set when `abort` is set.
+    private func failIfRequiredFailed(_ event: WriterEvent, abort: Bool, setId: String? = nil) async throws {
+        let failed = participants.values.filter { $0.isRequired && $0.failedEvent == event && $0.status.failure != .partialFailure }
+            .sorted { $0.name < $1.name }
+        guard !failed.isEmpty else { return }
+        let reasons = failed.map { "\($0.name): \($0.status.failure!.rawValue): \($0.status.message)" }.joined(separator: "; ")
+        phase = .failed
+        if abort {
+            // Every writer is released before the requester hears of the failure.
+            await abortWriters(setId: setId)
+        }
+        throw Self.error(.writerFailed, "required writer(s) failed \(event.methodName): \(reasons)")
+    }
+
+    // MARK: - Restore
+
+    /// PreRestore to the live writers of a backup document, with their components and metadata.
+    func preRestore(document: BackupDocument) async throws {
+        try require([.metadataGathered], for: "PreRestore")
+        for record in document.writers {
+            guard participants[record.metadata.name] != nil else {
+                logger.warning("writer \(record.metadata.name) of the backup is not on the bus; its components are not restored by it")
+                continue
+            }
+            participants[record.metadata.name]!.selectedComponents = record.components.map(\.fullPath)
+        }
+        restoreDocument = document
+        progress("pre-restore", "PreRestore to \(activeNames().count) writer(s)")
+        await send(.preRestore, to: activeNames())
+        phase = .restoring
+    }
+
+    /// PostRestore to the writers that accepted PreRestore.
+    func postRestore(succeeded: Bool) async throws {
+        try require([.restoring], for: "PostRestore")
+        progress("post-restore", "PostRestore to \(activeNames().count) writer(s)")
+        await send(.postRestore, to: activeNames(), options: EventOptions(succeeded: succeeded))
+        phase = .restored
+    }
+
+    private var restoreDocument: BackupDocument?
+
+    // MARK: - End
 
     /// Ends the session: BackupShutdown to its writers; the snapshot set is removed.
     func close() async {
@@ -241,7 +312,9 @@ actor BackupSession {
         if phase == .prepared {
             await abortWriters(setId: nil)
         }
-        let names = participants.values.filter { $0.sentEvents.contains(.prepareForBackup) }.map(\.name)
+        let names = participants.values.filter {
+            $0.sentEvents.contains(.prepareForBackup) || ($0.sentEvents.contains(.preRestore) && !$0.sentEvents.contains(.postRestore))
+        }.map(\.name).sorted()
         if !names.isEmpty {
             progress("backup-shutdown", "BackupShutdown to \(names.count) writer(s)")
             await send(.backupShutdown, to: names, setId: snapshotSet?.id)
@@ -259,7 +332,7 @@ actor BackupSession {
     /// The requester left: abort what is in flight, then close.
     func abandon() async {
         logger.warning("requester \(owner) left; abandoning session \(id)")
-        if [.metadataGathered, .prepared, .snapshotDone].contains(phase) {
+        if [.metadataGathered, .prepared, .snapshotDone, .failed].contains(phase) {
             await abortWriters(setId: snapshotSet?.id)
         }
         await close()
@@ -272,19 +345,42 @@ actor BackupSession {
         participants.values.map(\.status).sorted { $0.name < $1.name }
     }
 
+    /// Pings every selected writer; those that do not answer become `not-responding`.
+    func gatherWriterStatus() async -> [WriterStatus] {
+        let caller = self.caller
+        let targets = participants.values.filter(\.isSelected).map { ($0.name, $0.owner) }
+        let answers = await withTaskGroup(of: (String, Bool).self) { group in
+            for (name, owner) in targets { group.addTask { (name, await caller.ping(owner: owner)) } }
+            var answers: [String: Bool] = [:]
+            for await (name, alive) in group { answers[name] = alive }
+            return answers
+        }
+        for (name, alive) in answers where !alive {
+            participants[name]!.status.state = participants[name]!.status.lastEvent?.stateOnFailure ?? .unknown
+            participants[name]!.status.failure = .notResponding
+            participants[name]!.status.message = "the writer did not answer GatherWriterStatus"
+        }
+        return writerStatus
+    }
+
     /// The backup document as the session stands.
     var backupDocument: BackupDocument {
         let writers = participants.values.filter(\.isSelected).sorted { $0.name < $1.name }.map { participant in
             WriterRecord(
                 metadata: participant.metadata,
                 status: participant.status,
-                components: participant.selectedComponents.map {
-                    ComponentRecord(fullPath: $0, consistency: participant.snapshotIsConsistent ? .applicationConsistent : .crashConsistent)
+                components: participant.selectedComponents.map { path in
+                    ComponentRecord(
+                        fullPath: path,
+                        consistency: participant.isConsistent(path) ? .applicationConsistent : .crashConsistent,
+                        backupMetadata: participant.status.component(path)?.backupMetadata,
+                        restoreMetadata: participant.status.component(path)?.restoreMetadata
+                    )
                 }
             )
         }
         let outcome: BackupOutcome =
-            snapshotSet == nil ? .failed
+            snapshotSet == nil || phase == .failed || phase == .aborted ? .failed
             : writers.allSatisfy { $0.components.allSatisfy { $0.consistency == .applicationConsistent } } ? .succeeded : .partial
         return BackupDocument(sessionId: id, backupType: backupType, outcome: outcome, writers: writers, snapshotSet: snapshotSet)
     }
@@ -295,24 +391,27 @@ actor BackupSession {
         participants.values.filter(\.isActive).map(\.name).sorted()
     }
 
-    private func send(_ event: WriterEvent, to names: [String], setId: String? = nil, extra: [String: BusValue] = [:]) async {
+    private func send(_ event: WriterEvent, to names: [String], setId: String? = nil, options extra: EventOptions = EventOptions()) async {
         let targets = names.compactMap { participants[$0] }.map { participant in
-            var options: [String: BusValue] = [
-                EventOptionKey.backupType: .string(backupType.rawValue),
-                EventOptionKey.components: .strings(participant.selectedComponents),
-                EventOptionKey.volumes: .strings(volumes),
-            ]
-            if let setId { options[EventOptionKey.snapshotSetId] = .string(setId) }
-            if event == .freeze { options[EventOptionKey.leaseMilliseconds] = .uint32(participant.metadata.freezeTimeoutMilliseconds) }
-            options.merge(extra) { $1 }
+            var options = extra
+            options.backupType = backupType
+            options.components = participant.selectedComponents
+            options.volumes = volumes
+            options.snapshotSetId = setId
+            if event == .freeze { options.lease = .milliseconds(participant.metadata.freezeTimeoutMilliseconds) }
+            if event == .preRestore || event == .postRestore, let record = restoreDocument?.writers.first(where: { $0.metadata.name == participant.name }) {
+                options.backupMetadata = Dictionary(uniqueKeysWithValues: record.components.compactMap { c in c.backupMetadata.map { (c.fullPath, $0) } })
+                options.restoreMetadata = Dictionary(uniqueKeysWithValues: record.components.compactMap { c in c.restoreMetadata.map { (c.fullPath, $0) } })
+                options.volumes = nil
+            }
             return (name: participant.name, owner: participant.owner, options: options)
         }
-        let results = await caller.fanOut(event, to: targets, session: id)
-        for (name, result) in results {
-            participants[name]?.record(event, result)
-            if let failure = result.failure {
-                logger.warning("writer \(name) failed \(event.methodName): \(failure.rawValue) \(result.message)", metadata: ["session": "\(id)"])
-                progress(event.methodName, "writer \(name) failed \(event.methodName): \(failure.rawValue): \(result.message)")
+        let replies = await caller.fanOut(event, to: targets, session: id)
+        for (name, reply) in replies {
+            participants[name]?.record(event, reply)
+            if let failure = reply.result.failure {
+                logger.warning("writer \(name) failed \(event.methodName): \(failure.rawValue) \(reply.result.message)", metadata: ["session": "\(id)"])
+                progress(event.methodName, "writer \(name) failed \(event.methodName): \(failure.rawValue): \(reply.result.message)")
             }
         }
     }

@@ -8,7 +8,13 @@ struct SessionEndpoint: Sendable {
     let queue: SerialQueue
     let onClose: @Sendable () async -> Void
 
+    /// Methods anyone may call: they only read.
+    static let readOnlyMethods: Set<String> = ["GetWriterStatus", "GetBackupDocument"]
+
     func handle(_ call: BusMethodCall) async throws -> [BusValue] {
+        if Self.readOnlyMethods.contains(call.method) {
+            return try await perform(call)
+        }
         guard call.sender == session.owner else {
             throw BackupSession.error(.accessDenied, "only the connection that created session \(session.id) may drive it")
         }
@@ -28,6 +34,15 @@ struct SessionEndpoint: Sendable {
             guard let pairs = arguments.first?.elements?.compactMap(Self.pair), pairs.count == arguments.first?.elements?.count
             else { throw Self.invalid("expected a(ss)") }
             try await session.selectComponents(pairs)
+            return []
+        case "SetWriterPolicy":
+            guard let rows = arguments.first?.elements else { throw Self.invalid("expected a(sss)") }
+            let rules = try rows.map { row -> (writer: String, component: String, policy: WriterPolicy) in
+                guard let fields = row.elements?.compactMap(\.stringValue), fields.count == 3 else { throw Self.invalid("expected a(sss)") }
+                guard let policy = WriterPolicy(rawValue: fields[2]) else { throw Self.invalid("policy must be required or optional, not \(fields[2])") }
+                return (fields[0], fields[1], policy)
+            }
+            try await session.setWriterPolicy(rules)
             return []
         case "PrepareForBackup":
             let options = try Self.options(arguments, allowed: ["backup-type"])
@@ -51,6 +66,22 @@ struct SessionEndpoint: Sendable {
             return []
         case "AbortBackup":
             try await session.abortBackup()
+            return []
+        case "GatherWriterStatus":
+            return [.string(try JSONCoding.encode(await session.gatherWriterStatus()))]
+        case "PreRestore":
+            guard arguments.count == 2, let text = arguments[0].stringValue else { throw Self.invalid("expected (s document, a{sv} options)") }
+            _ = try Self.options(Array(arguments.dropFirst()), allowed: [])
+            let document: BackupDocument
+            do { document = try JSONCoding.decode(BackupDocument.self, from: text) } catch {
+                throw Self.invalid("the backup document cannot be read: \(error)")
+            }
+            try await session.preRestore(document: document)
+            return []
+        case "PostRestore":
+            let options = try Self.options(arguments, allowed: ["succeeded"])
+            if let value = options["succeeded"], value.boolValue == nil { throw Self.invalid("succeeded must be b") }
+            try await session.postRestore(succeeded: options["succeeded"]?.boolValue ?? true)
             return []
         case "GetWriterStatus":
             return [.string(try JSONCoding.encode(await session.writerStatus))]

@@ -1,4 +1,5 @@
 import Quiesce
+import QuiesceProtocol
 
 /// A writer that answered Identify in a session, and everything the session knows about it.
 struct SessionParticipant: Sendable {
@@ -7,11 +8,16 @@ struct SessionParticipant: Sendable {
     var owner: String
     var metadata: WriterMetadata
     var selectedComponents: [String] = []
+    /// Whether a veto of this writer fails the step (the requester marked it, or one of its
+    /// selected components, required).
+    var isRequired = false
     var status: WriterStatus
     /// Events sent so far, whatever their outcome.
     var sentEvents: Set<WriterEvent> = []
     /// Set when PostSnapshot succeeded after a successful Freeze and Thaw.
     var snapshotIsConsistent = false
+    /// The event the writer first failed in this session.
+    var failedEvent: WriterEvent?
 
     init(owner: String, metadata: WriterMetadata) {
         self.owner = owner
@@ -21,20 +27,29 @@ struct SessionParticipant: Sendable {
 
     var name: String { metadata.name }
 
-    /// Whether the writer takes part in the backup (has selected components).
+    /// Whether the writer takes part (has selected components).
     var isSelected: Bool { !selectedComponents.isEmpty }
 
-    /// Whether the writer still receives the sequence's events.
-    var isActive: Bool { isSelected && status.failure == nil }
+    /// Whether the writer still receives the sequence's events: selected, and not failed (a
+    /// partial failure leaves its other components in the backup).
+    var isActive: Bool { isSelected && (status.failure == nil || status.failure == .partialFailure) }
 
-    mutating func record(_ event: WriterEvent, _ result: EventResult) {
+    /// Whether a component's data in the snapshot is application-consistent.
+    func isConsistent(_ component: String) -> Bool {
+        snapshotIsConsistent && status.component(component)?.failure == nil
+    }
+
+    mutating func record(_ event: WriterEvent, _ reply: EventReply) {
         sentEvents.insert(event)
-        status.state = result.state
+        // Abort leaves a failed writer's state as it was, whatever Abort's own outcome.
+        if !(event == .abort && status.state.isFailed) { status.state = reply.result.state }
         status.lastEvent = event
-        status.eventMilliseconds[event.methodName] = Double(result.durationMicroseconds) / 1000
-        if let failure = result.failure, status.failure == nil {
+        status.eventMilliseconds[event.methodName] = Double(reply.result.durationMicroseconds) / 1000
+        status.merge(reply.components)
+        if let failure = reply.result.failure, status.failure == nil || status.failure == .partialFailure {
             status.failure = failure
-            status.message = result.message
+            status.message = reply.result.message
+            failedEvent = event
         }
     }
 }

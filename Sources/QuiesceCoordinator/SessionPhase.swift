@@ -5,6 +5,8 @@ public enum SessionPhase: String, Sendable {
     case prepared
     case snapshotDone = "snapshot-done"
     case backupComplete = "backup-complete"
+    case restoring
+    case restored
     case aborted
     case failed
     case closed

@@ -1,6 +1,7 @@
 import Foundation
 import Quiesce
 import QuiesceBus
+import QuiesceProtocol
 
 /// Sends events to writers: one call with its timeout, or many in parallel under the
 /// coordinator's bound on calls in flight. Never throws: a writer that fails to answer is
@@ -26,8 +27,8 @@ struct WriterCaller: Sendable {
         return try JSONCoding.decode(WriterMetadata.self, from: text)
     }
 
-    /// Sends `event` to one writer and returns what it answered, or a `not-responding` result.
-    func send(_ event: WriterEvent, to owner: String, session: String, options: [String: BusValue]) async -> EventResult {
+    /// Sends `event` to one writer and returns what it answered, or a `not-responding` reply.
+    func send(_ event: WriterEvent, to owner: String, session: String, options: EventOptions) async -> EventReply {
         let clock = ContinuousClock()
         let start = clock.now
         let timeout = timeouts[event]
@@ -35,54 +36,47 @@ struct WriterCaller: Sendable {
             await Result {
                 try await connection.call(
                     destination: owner, path: BusNames.writerPath, interface: BusNames.writerInterface,
-                    method: event.methodName, arguments: [.string(session), .vardict(options)], timeout: timeout
+                    method: event.methodName, arguments: [.string(session), options.busValue], timeout: timeout
                 )
             }
         }
         let elapsed = clock.now - start
         let microseconds = UInt64(elapsed.components.seconds) * 1_000_000 + UInt64(elapsed.components.attoseconds / 1_000_000_000_000)
+        let notResponding = { (message: String) in
+            EventReply(result: EventResult(state: event.stateOnFailure, failure: .notResponding, message: message, durationMicroseconds: microseconds))
+        }
         switch outcome {
         case .success(let reply):
-            guard let result = reply.first?.stringKeyedDictionary,
-                let state = result[EventResult.Key.state]?.stringValue.flatMap(WriterState.init(rawValue:))
-            else {
-                return EventResult(state: event.stateOnFailure, failure: .notResponding, message: "the writer's reply to \(event.methodName) was malformed", durationMicroseconds: microseconds)
+            guard var decoded = reply.first.flatMap(EventReply.init(busValue:)) else {
+                return notResponding("the writer's reply to \(event.methodName) was malformed")
             }
-            let failureText = result[EventResult.Key.failure]?.stringValue ?? ""
-            return EventResult(
-                state: state,
-                failure: failureText.isEmpty ? nil : (FailureCode(rawValue: failureText) ?? .nonRetryable),
-                message: result[EventResult.Key.message]?.stringValue ?? "",
-                durationMicroseconds: microseconds
-            )
-        case .failure(let error as BusError):
-            let message: String
-            if error.isTimeout {
-                message = "no reply to \(event.methodName) within \(timeout)"
-            } else if error.isPeerGone {
-                message = "the writer left the bus during \(event.methodName)"
-            } else {
-                message = "\(event.methodName) failed: \(error)"
-            }
-            return EventResult(state: event.stateOnFailure, failure: .notResponding, message: message, durationMicroseconds: microseconds)
+            decoded.result.durationMicroseconds = microseconds
+            return decoded
+        case .failure(let error as BusError) where error.isTimeout:
+            return notResponding("no reply to \(event.methodName) within \(timeout)")
+        case .failure(let error as BusError) where error.isPeerGone:
+            return notResponding("the writer left the bus during \(event.methodName)")
         case .failure(let error):
-            return EventResult(state: event.stateOnFailure, failure: .notResponding, message: "\(event.methodName) failed: \(error)", durationMicroseconds: microseconds)
+            return notResponding("\(event.methodName) failed: \(error)")
         }
     }
 
-    /// Sends `event` to many writers in parallel; returns each writer's result by name.
-    func fanOut(
-        _ event: WriterEvent,
-        to writers: [(name: String, owner: String, options: [String: BusValue])],
-        session: String
-    ) async -> [String: EventResult] {
-        await withTaskGroup(of: (String, EventResult).self) { group in
+    /// Whether a writer still answers on the bus (a Peer.Ping within two seconds).
+    func ping(owner: String) async -> Bool {
+        await limiter.withPermit {
+            (try? await connection.call(destination: owner, path: BusNames.writerPath, interface: "org.freedesktop.DBus.Peer", method: "Ping", timeout: .seconds(2))) != nil
+        }
+    }
+
+    /// Sends `event` to many writers in parallel; returns each writer's reply by name.
+    func fanOut(_ event: WriterEvent, to writers: [(name: String, owner: String, options: EventOptions)], session: String) async -> [String: EventReply] {
+        await withTaskGroup(of: (String, EventReply).self) { group in
             for writer in writers {
                 group.addTask { (writer.name, await send(event, to: writer.owner, session: session, options: writer.options)) }
             }
-            var results: [String: EventResult] = [:]
-            for await (name, result) in group { results[name] = result }
-            return results
+            var replies: [String: EventReply] = [:]
+            for await (name, reply) in group { replies[name] = reply }
+            return replies
         }
     }
 }

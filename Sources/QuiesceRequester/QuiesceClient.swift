@@ -34,6 +34,29 @@ public struct QuiesceClient: Sendable {
         return RequesterSession(connection: connection, path: path)
     }
 
+    /// The open sessions, with their phase and owner.
+    public func listSessions() async throws -> [SessionSummary] {
+        let reply = try await connection.call(
+            destination: BusNames.coordinator, path: BusNames.coordinatorPath, interface: "org.freedesktop.DBus.Properties",
+            method: "Get", arguments: [.string(BusNames.coordinatorInterface), .string("Sessions")]
+        )
+        var sessions: [SessionSummary] = []
+        for path in reply.first?.stringArray ?? [] {
+            let properties = try await connection.call(
+                destination: BusNames.coordinator, path: path, interface: "org.freedesktop.DBus.Properties",
+                method: "GetAll", arguments: [.string(BusNames.sessionInterface)]
+            ).first?.stringKeyedDictionary ?? [:]
+            let text = { (key: String) in properties[key]?.stringValue ?? "" }
+            sessions.append(SessionSummary(id: text("Id"), path: path, phase: text("Phase"), owner: text("Owner"), snapshotSetId: text("SnapshotSetId")))
+        }
+        return sessions
+    }
+
+    /// A session by object path (to read its status; only its creator may drive it).
+    public func session(at path: String) -> RequesterSession {
+        RequesterSession(connection: connection, path: path)
+    }
+
     private func callCoordinator(_ method: String, _ arguments: [BusValue] = []) async throws -> [BusValue] {
         try await connection.call(
             destination: BusNames.coordinator, path: BusNames.coordinatorPath, interface: BusNames.coordinatorInterface,

@@ -59,6 +59,12 @@ public struct RequesterSession: Sendable {
         _ = try await call("SelectComponents", [.array(elementType: "(ss)", pairs)])
     }
 
+    /// Marks writers (component `nil`) or components required or optional.
+    public func setWriterPolicy(_ rules: [(writer: String, component: String?, policy: WriterPolicy)]) async throws {
+        let rows = rules.map { BusValue.structure([.string($0.writer), .string($0.component ?? ""), .string($0.policy.rawValue)]) }
+        _ = try await call("SetWriterPolicy", [.array(elementType: "(sss)", rows)])
+    }
+
     /// PrepareForBackup to the writers with selected components.
     public func prepareForBackup(type: BackupType = .full) async throws {
         _ = try await call("PrepareForBackup", [.vardict(["backup-type": .string(type.rawValue)])])
@@ -93,6 +99,22 @@ public struct RequesterSession: Sendable {
     public func writerStatus() async throws -> [WriterStatus] {
         let reply = try await call("GetWriterStatus")
         return try JSONCoding.decode([WriterStatus].self, from: reply.first?.stringValue ?? "[]")
+    }
+
+    /// Asks every writer whether it is still there, then returns the status.
+    public func gatherWriterStatus() async throws -> [WriterStatus] {
+        let reply = try await call("GatherWriterStatus")
+        return try JSONCoding.decode([WriterStatus].self, from: reply.first?.stringValue ?? "[]")
+    }
+
+    /// Starts a restore from a backup document: PreRestore to its writers on the bus.
+    public func preRestore(_ document: BackupDocument) async throws {
+        _ = try await call("PreRestore", [.string(try JSONCoding.encode(document)), .vardict([:])])
+    }
+
+    /// The files are back: PostRestore to the writers that accepted PreRestore.
+    public func postRestore(succeeded: Bool) async throws {
+        _ = try await call("PostRestore", [.vardict(["succeeded": .bool(succeeded)])])
     }
 
     /// The backup document as the session stands.

@@ -1,4 +1,5 @@
 import Quiesce
+import QuiesceProtocol
 import QuiesceWriter
 import Synchronization
 
@@ -47,17 +48,19 @@ public struct WriterTestKit: Sendable {
         succeeded: Bool? = nil
     ) async -> EventRecord {
         let request = EventRequest(
-            event: event, sessionId: session, backupType: backupType, components: components,
-            snapshotSetId: snapshotSetId, volumes: volumes, succeeded: succeeded
+            event: event, sessionId: session,
+            options: EventOptions(
+                backupType: backupType, components: components, snapshotSetId: snapshotSetId, volumes: volumes, succeeded: succeeded
+            )
         )
         let processor = self.processor
         let queue = self.queue
         let timeout = self.timeout
         // The first of the answer and the timeout wins; a hung handler is left running, as a
         // hung writer process would be.
-        let outcome: EventOutcome? = await withCheckedContinuation { continuation in
+        let outcome: EventReply? = await withCheckedContinuation { continuation in
             let answered = Mutex(false)
-            let finish = { @Sendable (outcome: EventOutcome?) in
+            let finish = { @Sendable (outcome: EventReply?) in
                 if answered.withLock({ done in defer { done = true }; return !done }) { continuation.resume(returning: outcome) }
             }
             Task { finish(await queue.run { await processor.process(request) }) }

@@ -1,12 +1,5 @@
 import Quiesce
-
-/// What a writer answered to one event: its result and what it reported about components.
-package struct EventOutcome: Sendable, Hashable {
-    /// State, failure, message and duration.
-    package var result: EventResult
-    /// Component reports (failure messages, component failures, metadata).
-    package var components: [ComponentStatus]
-}
+import QuiesceProtocol
 
 /// Runs a ``Writer``'s handlers and keeps each session's state, with no bus: the writer
 /// service feeds it events from D-Bus, and QuiesceTesting feeds it events in-process.
@@ -42,19 +35,22 @@ package actor EventProcessor {
     package func state(of session: String) -> WriterState? { sessions[session]?.state }
 
     /// Handles one event to completion; never throws.
-    package func process(_ request: EventRequest) async -> EventOutcome {
+    package func process(_ request: EventRequest) async -> EventReply {
         if sessions[request.sessionId] == nil, sessions.count >= maxSessions {
-            return EventOutcome(
+            return EventReply(
                 result: EventResult(state: .stable, failure: .statusNotAvailable, message: "the writer is in \(sessions.count) sessions, its limit"),
                 components: []
             )
         }
         var record = sessions[request.sessionId] ?? SessionRecord(info: WriterSession(id: request.sessionId))
-        if let type = request.backupType { record.info.backupType = type }
-        if let components = request.components { record.info.selectedComponents = components }
-        if let id = request.snapshotSetId { record.info.snapshotSetId = id }
-        if let volumes = request.volumes { record.info.volumes = volumes }
-        record.info.backupSucceeded = request.succeeded
+        let options = request.options
+        if let type = options.backupType { record.info.backupType = type }
+        if let components = options.components { record.info.selectedComponents = components }
+        if let id = options.snapshotSetId { record.info.snapshotSetId = id }
+        if let volumes = options.volumes { record.info.volumes = volumes }
+        if let metadata = options.backupMetadata { record.info.backupMetadata = metadata }
+        if let metadata = options.restoreMetadata { record.info.restoreMetadata = metadata }
+        record.info.backupSucceeded = options.succeeded
         if request.event == .freeze { record.mayBeFrozen = true }
         sessions[request.sessionId] = record
 
@@ -70,7 +66,7 @@ package actor EventProcessor {
     /// Runs Abort for a session that may hold writes, because nobody else will release it.
     /// `failure` is recorded as the session's failure (e.g. `timeout` for a lease that ran
     /// out). Returns `nil` when the session was not frozen.
-    package func abortIfFrozen(session id: String, failure: FailureCode?, reason: String) async -> EventOutcome? {
+    package func abortIfFrozen(session id: String, failure: FailureCode?, reason: String) async -> EventReply? {
         guard let record = sessions[id], record.mayBeFrozen else { return nil }
         let report = EventReport(event: .abort, selectedComponents: record.info.selectedComponents, backupMetadataSet: [], restoreMetadataSet: [])
         var outcome = await run(.abort, record.info, from: record.state, report: report)
@@ -85,7 +81,7 @@ package actor EventProcessor {
         return outcome
     }
 
-    private func run(_ event: WriterEvent, _ session: WriterSession, from state: WriterState, report: EventReport) async -> EventOutcome {
+    private func run(_ event: WriterEvent, _ session: WriterSession, from state: WriterState, report: EventReport) async -> EventReply {
         let clock = ContinuousClock()
         let start = clock.now
         var failure: EventReport.Failure?
@@ -109,10 +105,10 @@ package actor EventProcessor {
             durationMicroseconds: UInt64(elapsed.components.seconds) * 1_000_000 + UInt64(elapsed.components.attoseconds / 1_000_000_000_000)
         )
         // Changes made in a failed event are dropped; a partial failure keeps them.
-        return EventOutcome(result: result, components: report.components(eventFailed: failure != nil && failure?.code != .partialFailure))
+        return EventReply(result: result, components: report.components(eventFailed: failure != nil && failure?.code != .partialFailure))
     }
 
-    private func finish(_ event: WriterEvent, session id: String, outcome: EventOutcome, report: EventReport) {
+    private func finish(_ event: WriterEvent, session id: String, outcome: EventReply, report: EventReport) {
         guard var record = sessions[id] else { return }
         record.state = outcome.result.state
         if outcome.result.failure == nil || outcome.result.failure == .partialFailure {

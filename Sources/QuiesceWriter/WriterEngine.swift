@@ -1,6 +1,7 @@
 import Logging
 import Quiesce
 import QuiesceBus
+import QuiesceProtocol
 
 /// Connects an ``EventProcessor`` to the bus: one event at a time, the writer's properties,
 /// and the safety net that thaws the writer when nobody else will (the freeze lease runs out,
@@ -50,11 +51,11 @@ actor WriterEngine {
         }
         let request = try EventRequest(event: event, call: call)
         if event == .freeze {
-            await guardFreeze(session: request.sessionId, lease: request.lease ?? writer.freezeTimeout, caller: request.caller)
+            await guardFreeze(session: request.sessionId, lease: request.options.lease ?? writer.freezeTimeout, caller: request.caller)
         }
         let outcome = await queue.run { await self.processor.process(request) }
         await recorded(event, session: request.sessionId, outcome)
-        return [Self.resultDictionary(outcome)]
+        return [outcome.busValue]
     }
 
     /// Builds the writer metadata document.
@@ -68,7 +69,7 @@ actor WriterEngine {
         return try JSONCoding.encode(metadata)
     }
 
-    private func recorded(_ event: WriterEvent, session: String, _ outcome: EventOutcome) async {
+    private func recorded(_ event: WriterEvent, session: String, _ outcome: EventReply) async {
         if event == .thaw || event == .abort || event == .backupShutdown {
             leases.removeValue(forKey: session)?.cancel()
             callerWatches.removeValue(forKey: session)?.cancel()
@@ -83,28 +84,6 @@ actor WriterEngine {
             "LastError": .string(outcome.result.failure?.rawValue ?? FailureCode.noErrorText),
             "LastMessage": .string(outcome.result.message),
             "Sessions": .uint32(UInt32(await processor.sessionCount)),
-        ])
-    }
-
-    static func resultDictionary(_ outcome: EventOutcome) -> BusValue {
-        let components = outcome.components.map { component -> BusValue.DictionaryEntry in
-            var fields: [String: BusValue] = [:]
-            for (event, message) in component.failureMessages { fields["failure-message-" + event] = .string(message) }
-            if let metadata = component.backupMetadata { fields["backup-metadata"] = .string(metadata) }
-            if let metadata = component.restoreMetadata { fields["restore-metadata"] = .string(metadata) }
-            if let failure = component.failure {
-                fields["failure"] = .string(failure.code.rawValue)
-                fields["application-error"] = .int32(failure.applicationError)
-                fields["failure-text"] = .string(failure.message)
-            }
-            return .init(key: .string(component.fullPath), value: .vardict(fields))
-        }
-        return .vardict([
-            EventResult.Key.state: .string(outcome.result.state.rawValue),
-            EventResult.Key.failure: .string(outcome.result.failure?.rawValue ?? ""),
-            EventResult.Key.message: .string(outcome.result.message),
-            EventResult.Key.durationMicroseconds: .uint64(outcome.result.durationMicroseconds),
-            EventResult.Key.components: .dictionary(keyType: "s", valueType: "a{sv}", components),
         ])
     }
 

@@ -12,8 +12,12 @@ public struct WriterSession: Sendable, Hashable {
     public var snapshotSetId: String?
     /// The volumes (absolute directory paths) in the snapshot set.
     public var volumes: [String]
-    /// BackupComplete only: whether the requester's backup succeeded.
+    /// BackupComplete and PostRestore: whether the requester's copy succeeded.
     public var backupSucceeded: Bool?
+    /// Restore events: the backup metadata the writer stored, by component.
+    public var backupMetadata: [String: String] = [:]
+    /// Restore events: the restore metadata the writer stored, by component.
+    public var restoreMetadata: [String: String] = [:]
 
     /// Creates session information.
     public init(

@@ -12,11 +12,19 @@ struct BackupCommand: AsyncParsableCommand {
         abstract: "Back up volumes with every writer's cooperation.",
         discussion: """
             Runs the whole sequence (gather metadata, prepare, snapshot with writers frozen, copy \
-            the data out, complete) and writes the backup document beside the data. Exit status: \
-            0 every component is application-consistent; 3 the backup was made but some \
-            components are only crash-consistent (a writer failed); 1 no backup was made.
+            the data out, complete) and writes the backup document beside the data. A writer \
+            marked --require that fails makes the attempt fail; any other writer that fails is \
+            recorded and its components are labelled crash-consistent. With --retry, failed \
+            attempts are retried as each failing writer's code advises, and every decision is \
+            printed with its reason.
+
+            Exit status: 0 every component is application-consistent; 3 the backup was made but \
+            some components are only crash-consistent; 1 no backup was made.
             """
     )
+
+    /// Retries of a bare `--retry`.
+    static let defaultRetries = 3
 
     @OptionGroup var busOptions: BusOptions
 
@@ -32,6 +40,27 @@ struct BackupCommand: AsyncParsableCommand {
     @Option(help: "The snapshot provider (default: the coordinator's).")
     var provider: String?
 
+    @Option(name: .customLong("require"), help: ArgumentHelp("A writer whose failure fails the backup (repeatable).", valueName: "writer"))
+    var required: [String] = []
+
+    @Option(name: .customLong("optional"), help: ArgumentHelp("A writer whose failure is recorded and ignored (repeatable; the default).", valueName: "writer"))
+    var optional: [String] = []
+
+    @Option(name: .customLong("retry"), help: ArgumentHelp("Retry failed attempts up to N times (--retry alone: 3).", valueName: "N"))
+    var retries: Int = 0
+
+    @Option(help: ArgumentHelp("Seconds before the first retry; doubled each time.", valueName: "seconds"))
+    var retryDelay: Double = 10
+
+    @Option(help: ArgumentHelp("Restart a writer's service after this many retryable failures.", valueName: "N"))
+    var restartAfter = 2
+
+    @Option(
+        name: .customLong("restart-command"),
+        help: ArgumentHelp("How to restart a writer's service, e.g. notes='systemctl restart notes' (else its systemd unit).", valueName: "writer=command")
+    )
+    var restartCommands: [String] = []
+
     @Flag(help: "Print the backup document as JSON instead of the table.")
     var json = false
 
@@ -40,14 +69,37 @@ struct BackupCommand: AsyncParsableCommand {
         guard BackupType(rawValue: type) != nil else {
             throw ValidationError("--type must be one of \(BackupType.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+        if let both = Set(required).intersection(optional).first { throw ValidationError("writer \(both) is both --require and --optional") }
+        guard (0...100).contains(retries) else { throw ValidationError("--retry must be 0 to 100") }
+        guard retryDelay >= 0, retryDelay <= 3600 else { throw ValidationError("--retry-delay must be 0 to 3600 seconds") }
+        guard restartAfter >= 1 else { throw ValidationError("--restart-after must be at least 1") }
+        _ = try parsedRestartCommands()
+    }
+
+    private func parsedRestartCommands() throws -> [String: [String]] {
+        var commands: [String: [String]] = [:]
+        for setting in restartCommands {
+            let parts = setting.split(separator: "=", maxSplits: 1).map(String.init)
+            let argv = parts.count == 2 ? parts[1].split(separator: " ").map(String.init) : []
+            guard parts.count == 2, let executable = argv.first, executable.hasPrefix("/") || !executable.contains("/") else {
+                throw ValidationError("--restart-command must look like writer=/path/to/command args")
+            }
+            commands[parts[0]] = argv[0].hasPrefix("/") ? argv : ["/usr/bin/env"] + argv
+        }
+        return commands
     }
 
     func run() async throws {
         let cwd = FileManager.default.currentDirectoryPath
         let absolute = { (path: String) in URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: cwd)).standardizedFileURL.path }
+        var policies: [String: WriterPolicy] = [:]
+        for writer in required { policies[writer] = .required }
+        for writer in optional { policies[writer] = .optional }
         let job = BackupJob(
             volumes: volumes.map(absolute), destination: absolute(destination),
-            backupType: BackupType(rawValue: type)!, provider: provider
+            backupType: BackupType(rawValue: type)!, provider: provider, policies: policies,
+            retry: retries > 0 ? RetryPolicy(maxRetries: retries, delay: .milliseconds(Int64(retryDelay * 1000)), restartAfter: restartAfter) : nil,
+            restartCommands: try parsedRestartCommands()
         )
         let client = try await connect(busOptions)
         let document: BackupDocument

@@ -5,8 +5,23 @@ import ArgumentParser
 struct Quiescectl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "quiescectl",
-        abstract: "List Quiesce writers and make application-consistent backups.",
+        abstract: "List Quiesce writers, make application-consistent backups and restore them.",
         version: "0.1.0",
-        subcommands: [WritersCommand.self, BackupCommand.self]
+        subcommands: [WritersCommand.self, BackupCommand.self, RestoreCommand.self, StatusCommand.self]
     )
+
+    /// `--retry` may come without a value (`--retry[=N]`): a bare one means three retries.
+    static func main() async {
+        let arguments = CommandLine.arguments.dropFirst().map { $0 == "--retry" ? "--retry=\(BackupCommand.defaultRetries)" : $0 }
+        do {
+            var command = try parseAsRoot(arguments)
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
