@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make demo: a private bus, the coordinator, two example writers (an SQLite database with a
-# workload that keeps writing, and a file writer), a real backup, and a check of the copy.
-# Everything lives in .demo/ and everything started is stopped at the end.
+# workload that keeps writing, and a file writer that vetoes its first Freeze), a real backup
+# with a retry, a check of the copy, and a restore. Everything lives in .demo/ and everything
+# started is stopped at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DEMO=$PWD/.demo
@@ -17,7 +18,8 @@ bus_start "$DEMO"
 start quiesced quiesced --snapshot-root "$DEMO/snapshots"
 wait_name org.quiesce.Coordinator
 start notes-writer notes-writer --database "$DEMO/volumes/notes/notes.db" --workload
-start files-writer flaky-writer --name files --data "$DEMO/volumes/files"
+start files-writer flaky-writer --name files --data "$DEMO/volumes/files" \
+  --at Freeze --code retryable --message "a file rotation is in progress" --times 1
 wait_name org.quiesce.Writer.notes
 wait_name org.quiesce.Writer.files
 sleep 0.5
@@ -29,8 +31,8 @@ step "quiescectl writers"
 step "busctl get-property org.quiesce.Writer.notes /org/quiesce/Writer org.quiesce.Writer1 State LastError"
 busctl --address="$BUS_ADDRESS" get-property org.quiesce.Writer.notes /org/quiesce/Writer org.quiesce.Writer1 State LastError
 
-step "quiescectl backup (the notes workload keeps writing all along)"
-"$BIN/quiescectl" backup --address "$BUS_ADDRESS" \
+step "quiescectl backup --retry (files vetoes its first Freeze; the notes workload keeps writing)"
+"$BIN/quiescectl" backup --address "$BUS_ADDRESS" --require files --require notes --retry --retry-delay 1 \
   --volume "$DEMO/volumes/notes" --volume "$DEMO/volumes/files" --to "$DEMO/backup"
 
 step "Checking the copy of the database"
@@ -42,6 +44,14 @@ echo "PRAGMA integrity_check: $integrity; $notes notes in the backup"
 snapshots=$(ls "$DEMO/snapshots" | wc -l)
 echo "snapshot sets left behind: $snapshots"
 [ "$snapshots" -eq 0 ]
+
+step "quiescectl restore (the notes writer closes its database, the files go back, it reopens)"
+before=$(sqlite3 "$DEMO/volumes/notes/notes.db" 'SELECT count(*) FROM notes;')
+echo "the live database has $before notes before the restore"
+"$BIN/quiescectl" restore --address "$BUS_ADDRESS" --from "$DEMO/backup"
+restored=$(sqlite3 "$DEMO/volumes/notes/notes.db" 'PRAGMA integrity_check;')
+echo "after the restore: integrity_check $restored; the workload goes on from the restored notes"
+[ "$restored" = ok ]
 
 step "Stopping everything"
 stop_all

@@ -2,20 +2,25 @@ import Foundation
 import Logging
 import Quiesce
 import QuiesceWriter
+import Synchronization
 
 /// A writer for an SQLite notes database in WAL mode.
 ///
 /// PrepareForSnapshot checkpoints the WAL; Freeze checkpoints it again and holds a write
 /// transaction, so no process can change the database until Thaw (or Abort) ends it. A copy
 /// taken while it is frozen passes `PRAGMA integrity_check` and holds every committed note.
+/// Its restore method is stop-restore-start: PreRestore closes every connection (and stops the
+/// workload), PostRestore opens them again.
 final class NotesWriter: Writer, @unchecked Sendable {
     let database: String
-    private let hold: SQLiteShell
+    private let workload: NotesWorkload?
     private let logger: Logger
+    /// The connection that holds writes while frozen; `nil` while a restore runs.
+    private let holdConnection = Mutex<SQLiteShell?>(nil)
 
-    init(database: String, name: String, logger: Logger) throws {
+    init(database: String, name: String, workload: NotesWorkload?, logger: Logger) {
         self.database = database
-        self.hold = try SQLiteShell(database: database)
+        self.workload = workload
         self.logger = logger
         super.init(
             name: name,
@@ -26,12 +31,31 @@ final class NotesWriter: Writer, @unchecked Sendable {
         )
     }
 
-    /// Creates the database in WAL mode if it is new.
-    func setUp() async throws {
-        try await hold.execute("""
+    /// Opens the database (created in WAL mode if it is new) and starts the workload.
+    func open() async throws {
+        let shell = try SQLiteShell(database: database)
+        try await shell.execute("""
             PRAGMA journal_mode=WAL;
             CREATE TABLE IF NOT EXISTS notes(id INTEGER PRIMARY KEY, body TEXT NOT NULL, created REAL NOT NULL);
             """)
+        holdConnection.withLock { $0 = shell }
+        await workload?.start()
+    }
+
+    /// Stops the workload and closes every connection.
+    func close() async {
+        await workload?.stop()
+        let shell = holdConnection.withLock { shell in defer { shell = nil }; return shell }
+        await shell?.close()
+    }
+
+    private var hold: SQLiteShell {
+        get throws {
+            guard let shell = holdConnection.withLock({ $0 }) else {
+                throw SQLiteShell.Failure(description: "the database is closed for a restore")
+            }
+            return shell
+        }
     }
 
     private var directory: String { URL(fileURLWithPath: database).deletingLastPathComponent().path }
@@ -49,14 +73,8 @@ final class NotesWriter: Writer, @unchecked Sendable {
         ]
     }
 
-    override func onPrepareBackup(_ session: WriterSession) async throws -> Bool {
-        if !session.pathsOutsideSnapshotSet([database]).isEmpty, !session.volumes.isEmpty {
-            try setWriterFailure(.inconsistentSnapshot, message: "\(database) is on no volume of the snapshot set")
-        }
-        return true
-    }
-
     override func onPrepareSnapshot(_ session: WriterSession) async throws -> Bool {
+        guard try vetoUnlessFilesAreInSnapshotSet([database], session) else { return false }
         try await hold.execute("PRAGMA wal_checkpoint(PASSIVE);")
         return true
     }
@@ -82,7 +100,24 @@ final class NotesWriter: Writer, @unchecked Sendable {
         return true
     }
 
-    func shutDown() async {
-        await hold.close()
+    override func onPreRestore(_ session: WriterSession) async throws -> Bool {
+        await close()
+        // SQLite removes the WAL when the last connection closes; a stale one would be replayed
+        // over the restored database.
+        for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database + suffix) }
+        logger.info("closed \(database) for the restore", metadata: ["session": "\(session.id)"])
+        return true
+    }
+
+    override func onPostRestore(_ session: WriterSession) async throws -> Bool {
+        try await open()
+        let check = try await hold.execute("PRAGMA integrity_check;")
+        guard check == ["ok"] else {
+            try setPostRestoreFailureMessage("integrity_check: \(check.joined(separator: "; "))", component: "sqlite/notes")
+            try setWriterFailure(.nonRetryable, message: "the restored database is damaged")
+            return false
+        }
+        logger.info("reopened \(database) after the restore", metadata: ["session": "\(session.id)"])
+        return true
     }
 }

@@ -33,18 +33,13 @@ struct NotesWriterCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = loggingOptions.bootstrap(label: "notes-writer")
-        let writer = try NotesWriter(database: database, name: name, logger: logger)
-        try await writer.setUp()
-        let workloadTask = workload ? Task {
-            do {
-                try await NotesWorkload(database: database, interval: .milliseconds(intervalMs)).run()
-            } catch {
-                logger.error("the workload stopped: \(error)")
-            }
-        } : nil
-        defer { workloadTask?.cancel() }
+        let writer = NotesWriter(
+            database: database, name: name,
+            workload: workload ? NotesWorkload(database: database, interval: .milliseconds(intervalMs)) : nil,
+            logger: logger
+        )
+        try await writer.open()
         try await WriterService(writer: writer, bus: busOptions.bus, logger: logger).runUntilTerminated()
-        workloadTask?.cancel()
-        await writer.shutDown()
+        await writer.close()
     }
 }
