@@ -2,31 +2,51 @@ import Foundation
 import Quiesce
 import QuiesceWriter
 
+/// How the flaky writer misbehaves.
+enum MisbehaviourMode: String, Sendable, CaseIterable {
+    /// setWriterFailure with the chosen code, then return true.
+    case veto
+    /// Return false.
+    case `false`
+    /// Throw an error.
+    case `throw`
+    /// Never return.
+    case hang
+    /// Kill its own process with SIGKILL.
+    case crash
+}
+
 /// What the flaky writer does wrong, and when.
 struct Misbehaviour: Sendable {
     /// The event at which it misbehaves.
     var event: WriterEvent?
-    /// Veto with this code (when neither hang nor crash is set).
+    /// How.
+    var mode: MisbehaviourMode = .veto
+    /// The veto's code.
     var code: FailureCode = .retryable
     /// The veto's message.
     var message = "flaky-writer vetoed on purpose"
     /// How many times to misbehave before succeeding (0: always).
     var times = 0
-    /// Hang in the handler instead of vetoing.
-    var hang = false
-    /// Kill the process in the handler instead of vetoing.
-    var crash = false
+}
+
+/// The error the flaky writer throws.
+struct FlakyError: Error, CustomStringConvertible {
+    var description: String
 }
 
 /// A writer that vetoes, hangs or crashes at a chosen event, for demos and tests. It prints
 /// every event it receives to standard error as `EVENT <name> <session>`.
 final class FlakyWriter: Writer, @unchecked Sendable {
     let dataDirectory: String
+    /// Another directory of the writer's data, maybe on another volume.
+    let otherDirectory: String?
     let misbehaviour: Misbehaviour
     private let counter = Counter()
 
-    init(name: String, level: ApplicationLevel, dataDirectory: String, misbehaviour: Misbehaviour) {
+    init(name: String, level: ApplicationLevel, dataDirectory: String, otherDirectory: String?, misbehaviour: Misbehaviour) {
         self.dataDirectory = dataDirectory
+        self.otherDirectory = otherDirectory
         self.misbehaviour = misbehaviour
         super.init(
             name: name, classId: "a3c1f7e2-5d4b-4e8a-9f60-2b1d7c9e4f10", applicationLevel: level,
@@ -35,23 +55,37 @@ final class FlakyWriter: Writer, @unchecked Sendable {
     }
 
     override func onIdentify(_ metadata: inout WriterMetadata) async throws {
-        metadata.components = [Component(name: "data", caption: "Files of \(name)", files: [FileSpec(path: dataDirectory, recursive: true)])]
+        let files = [dataDirectory] + (otherDirectory.map { [$0] } ?? [])
+        metadata.components = [Component(name: "data", caption: "Files of \(name)", files: files.map { FileSpec(path: $0, recursive: true) })]
     }
 
     private func act(_ event: WriterEvent, _ session: WriterSession) async throws -> Bool {
-        FileHandle.standardError.write(Data("EVENT \(event.methodName) \(session.id)\n".utf8))
+        // A monotonic timestamp (comparable across processes) lets tests check the order of events.
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        FileHandle.standardError.write(Data("EVENT \(event.methodName) \(session.id) \(now.tv_sec).\(String(format: "%09ld", now.tv_nsec))\n".utf8))
+        if event == .prepareForSnapshot, otherDirectory != nil {
+            // The page's C: and D: example: all of the writer's files must be in the set.
+            guard try vetoUnlessFilesAreInSnapshotSet([dataDirectory, otherDirectory!], session) else { return true }
+        }
         guard event == misbehaviour.event else { return true }
         let count = await counter.next()
         if misbehaviour.times > 0, count > misbehaviour.times { return true }
-        if misbehaviour.crash {
+        switch misbehaviour.mode {
+        case .veto:
+            try setWriterFailure(misbehaviour.code, message: misbehaviour.message)
+            return true
+        case .false:
+            return false
+        case .throw:
+            throw FlakyError(description: misbehaviour.message)
+        case .hang:
+            while true { try? await Task.sleep(for: .seconds(3600)) }
+        case .crash:
             FileHandle.standardError.write(Data("CRASH at \(event.methodName)\n".utf8))
             kill(getpid(), SIGKILL)
+            return false
         }
-        if misbehaviour.hang {
-            while true { try? await Task.sleep(for: .seconds(3600)) }
-        }
-        try setWriterFailure(misbehaviour.code, message: misbehaviour.message)
-        return true
     }
 
     override func onPrepareBackup(_ session: WriterSession) async throws -> Bool { try await act(.prepareForBackup, session) }

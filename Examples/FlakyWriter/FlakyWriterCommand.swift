@@ -28,6 +28,12 @@ struct FlakyWriterCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Misbehave at this event.", valueName: "event"))
     var at: String?
 
+    @Option(help: ArgumentHelp("Another directory of the writer's data; PrepareForSnapshot vetoes inconsistent-snapshot unless both are in the snapshot set.", valueName: "dir"))
+    var also: String?
+
+    @Option(help: "veto (setWriterFailure with --code), false (return false), throw, hang or crash (SIGKILL).")
+    var mode = "veto"
+
     @Option(help: "The failure code of the veto.")
     var code = "retryable"
 
@@ -37,11 +43,6 @@ struct FlakyWriterCommand: AsyncParsableCommand {
     @Option(help: "Misbehave this many times, then succeed (0: every time).")
     var times = 0
 
-    @Flag(help: "Hang in the handler instead of vetoing.")
-    var hang = false
-
-    @Flag(help: "Kill the process with SIGKILL in the handler instead of vetoing.")
-    var crash = false
 
     func validate() throws {
         if let at, WriterEvent(rawValue: at) == nil {
@@ -49,17 +50,21 @@ struct FlakyWriterCommand: AsyncParsableCommand {
         }
         guard FailureCode(rawValue: code) != nil else { throw ValidationError("unknown failure code \(code)") }
         guard ApplicationLevel(rawValue: level) != nil else { throw ValidationError("unknown level \(level)") }
-        guard data.hasPrefix("/") else { throw ValidationError("--data must be an absolute path") }
-        guard !(hang && crash) else { throw ValidationError("choose --hang or --crash, not both") }
+        guard data.hasPrefix("/"), also?.hasPrefix("/") ?? true else { throw ValidationError("--data and --also must be absolute paths") }
+        guard MisbehaviourMode(rawValue: mode) != nil else {
+            throw ValidationError("--mode must be one of \(MisbehaviourMode.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
     }
 
     func run() async throws {
         let logger = loggingOptions.bootstrap(label: "flaky-writer")
         let misbehaviour = Misbehaviour(
-            event: at.flatMap(WriterEvent.init(rawValue:)), code: FailureCode(rawValue: code)!, message: message,
-            times: times, hang: hang, crash: crash
+            event: at.flatMap(WriterEvent.init(rawValue:)), mode: MisbehaviourMode(rawValue: mode)!,
+            code: FailureCode(rawValue: code)!, message: message, times: times
         )
-        let writer = FlakyWriter(name: name, level: ApplicationLevel(rawValue: level)!, dataDirectory: data, misbehaviour: misbehaviour)
+        let writer = FlakyWriter(
+            name: name, level: ApplicationLevel(rawValue: level)!, dataDirectory: data, otherDirectory: also, misbehaviour: misbehaviour
+        )
         try await WriterService(writer: writer, bus: busOptions.bus, logger: logger).runUntilTerminated()
     }
 }

@@ -286,6 +286,9 @@ public enum InterfaceXML {
     </method>
     <method name="Close">
       <annotation name="org.gtk.GDBus.DocString" value="End the session: BackupShutdown to its writers, the snapshot set is removed, the object goes away."/>
+      <arg name="status" type="s" direction="out">
+        <annotation name="org.gtk.GDBus.DocString" value="The writer status after BackupShutdown (JSON, as GetWriterStatus)."/>
+      </arg>
     </method>
     <signal name="Progress">
       <annotation name="org.gtk.GDBus.DocString" value="A step of the session started or ended."/>

@@ -90,7 +90,7 @@ struct SessionEndpoint: Sendable {
         case "Close":
             await session.close()
             await onClose()
-            return []
+            return [.string(try JSONCoding.encode(await session.writerStatus))]
         default:
             throw BusError(name: "org.freedesktop.DBus.Error.UnknownMethod", message: "no method \(call.method)")
         }

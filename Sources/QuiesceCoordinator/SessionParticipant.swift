@@ -41,8 +41,9 @@ struct SessionParticipant: Sendable {
 
     mutating func record(_ event: WriterEvent, _ reply: EventReply) {
         sentEvents.insert(event)
-        // Abort leaves a failed writer's state as it was, whatever Abort's own outcome.
-        if !(event == .abort && status.state.isFailed) { status.state = reply.result.state }
+        // A failure sticks for the rest of the session: later events (Abort, BackupShutdown, or
+        // the events a writer with a partial failure still gets) do not hide the state it left.
+        if !status.hasFailed { status.state = reply.result.state }
         status.lastEvent = event
         status.eventMilliseconds[event.methodName] = Double(reply.result.durationMicroseconds) / 1000
         status.merge(reply.components)

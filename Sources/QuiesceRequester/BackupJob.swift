@@ -149,7 +149,7 @@ public struct BackupJob: Sendable {
             attempt.error = error
             attempt.statuses = (try? await session.writerStatus()) ?? []
             try? await session.abortBackup()
-            try? await session.close()
+            _ = try? await session.close()
         }
         return attempt
     }

@@ -123,9 +123,12 @@ public struct RequesterSession: Sendable {
         return try JSONCoding.decode(BackupDocument.self, from: reply.first?.stringValue ?? "{}")
     }
 
-    /// Ends the session: BackupShutdown, and the snapshot set is removed.
-    public func close() async throws {
-        _ = try await call("Close", timeout: .seconds(120))
+    /// Ends the session: BackupShutdown, and the snapshot set is removed. Returns the writer
+    /// status after BackupShutdown.
+    @discardableResult
+    public func close() async throws -> [WriterStatus] {
+        let reply = try await call("Close", timeout: .seconds(120))
+        return try JSONCoding.decode([WriterStatus].self, from: reply.first?.stringValue ?? "[]")
     }
 
     private func call(_ method: String, _ arguments: [BusValue] = [], timeout: Duration? = .seconds(300)) async throws -> [BusValue] {

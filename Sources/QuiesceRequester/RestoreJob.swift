@@ -57,7 +57,7 @@ public struct RestoreJob: Sendable {
             guard copied else { throw Failure(description: "some files could not be put back") }
             return status
         } catch {
-            try? await session.close()
+            _ = try? await session.close()
             throw error
         }
     }

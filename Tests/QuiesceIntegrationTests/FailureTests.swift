@@ -11,7 +11,7 @@ struct FailureTests {
             try await harness.startCoordinator(["--timeout", "freeze=1", "--timeout", "abort=1", "--timeout", "backup-shutdown=1"])
             let volume = try harness.folder("volume")
             let good = try await harness.startFlakyWriter("good", volume: volume)
-            let hung = try await harness.startFlakyWriter("hung", volume: volume, ["--at", "Freeze", "--hang"])
+            let hung = try await harness.startFlakyWriter("hung", volume: volume, ["--at", "Freeze", "--mode", "hang"])
             let destination = harness.bus.directory + "/backup"
             let result = try await harness.quiescectl(["backup", "--volume", volume, "--to", destination])
             #expect(result.status == 3, "\(result.stdout)\n\(result.stderr)")

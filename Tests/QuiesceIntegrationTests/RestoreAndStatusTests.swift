@@ -1,0 +1,87 @@
+import Foundation
+import Quiesce
+import QuiesceBus
+import QuiesceRequester
+import QuiesceTestSupport
+import Testing
+
+@Suite("Restore and session status", .serialized)
+struct RestoreAndStatusTests {
+    @Test("A restore puts the database back as it was at the backup; the writer closes and reopens it")
+    func restoreNotes() async throws {
+        try await Harness.with { harness in
+            try await harness.startCoordinator()
+            let volume = try harness.folder("volumes/notes")
+            let database = volume + "/notes.db"
+            let writer = try await harness.start("notes", "notes-writer", ["--database", database], waitFor: BusNames.writerBusName("notes"))
+            for index in 1...5 { _ = try await sqlite(harness, database, "INSERT INTO notes(body, created) VALUES('before \(index)', 0);") }
+            let destination = harness.bus.directory + "/backup"
+            #expect(try await harness.quiescectl(["backup", "--volume", volume, "--to", destination]).status == 0)
+            for index in 1...7 { _ = try await sqlite(harness, database, "INSERT INTO notes(body, created) VALUES('after \(index)', 0);") }
+            #expect(try await sqlite(harness, database, "SELECT count(*) FROM notes;") == "12")
+
+            let restore = try await harness.quiescectl(["restore", "--from", destination])
+            #expect(restore.status == 0, "\(restore.stdout)\n\(restore.stderr)")
+            #expect(try await sqlite(harness, database, "SELECT count(*) FROM notes;") == "5")
+            #expect(try await sqlite(harness, database, "PRAGMA integrity_check;") == "ok")
+            #expect(writer.output.contains("closed \(database) for the restore"))
+            #expect(writer.output.contains("reopened \(database) after the restore"))
+            // The writer works on after the restore: another backup succeeds.
+            #expect(try await harness.quiescectl(["backup", "--volume", volume, "--to", harness.bus.directory + "/again"]).status == 0)
+        }
+    }
+
+    @Test("A writer that refuses PreRestore stops the restore before any file is touched")
+    func refusedRestore() async throws {
+        try await Harness.with { harness in
+            try await harness.startCoordinator()
+            let volume = try harness.folder("volume")
+            try await harness.startFlakyWriter("busy", volume: volume, ["--at", "PreRestore", "--code", "retryable", "--message", "in use"])
+            let destination = harness.bus.directory + "/backup"
+            #expect(try await harness.quiescectl(["backup", "--volume", volume, "--to", destination]).status == 0)
+            try "changed\n".write(toFile: volume + "/busy/file.txt", atomically: true, encoding: .utf8)
+            let restore = try await harness.quiescectl(["restore", "--from", destination])
+            #expect(restore.status == 1)
+            #expect(restore.stdout.contains("busy: in use"))
+            #expect(try String(contentsOfFile: volume + "/busy/file.txt", encoding: .utf8) == "changed\n")
+        }
+    }
+
+    @Test("GatherWriterStatus reports a writer that died as not-responding; quiescectl status shows the session")
+    func gatherWriterStatus() async throws {
+        try await Harness.with { harness in
+            try await harness.startCoordinator()
+            let volume = try harness.folder("volume")
+            let doomed = try await harness.startFlakyWriter("doomed", volume: volume)
+            try await harness.startFlakyWriter("fine", volume: volume)
+            let client = QuiesceClient(connection: harness.connection)
+            let session = try await client.createSession()
+            _ = try await session.gatherWriterMetadata()
+            try await session.addVolumes([volume])
+            try await session.prepareForBackup()
+
+            let listed = try await harness.quiescectl(["status", "--json"])
+            let sessions = try JSONCoding.decode([SessionSummary].self, from: listed.stdout)
+            #expect(sessions.map(\.path) == [session.path])
+            #expect(sessions.first?.phase == "prepared")
+            #expect(sessions.first?.owner == harness.connection.uniqueName)
+
+            doomed.signal(SIGKILL)
+            _ = await doomed.waitForExit()
+            let status = try await session.gatherWriterStatus()
+            #expect(status.first { $0.name == "doomed" }?.failure == .notResponding)
+            #expect(status.first { $0.name == "doomed" }?.state == .failedAtPrepareBackup)
+            #expect(status.first { $0.name == "fine" }?.failure == nil)
+
+            // Anyone may read a session's status; the table shows both writers.
+            let shown = try await harness.quiescectl(["status", sessions[0].id])
+            #expect(shown.status == 0)
+            #expect(shown.stdout.contains("doomed  failed-at-prepare-backup  not-responding"))
+            // Only the owner may drive it.
+            let hijack = try await harness.busctl(["call", BusNames.coordinator, session.path, BusNames.sessionInterface, "AbortBackup"])
+            #expect(hijack.status != 0)
+            #expect(hijack.stderr.contains("only the connection that created session"))
+            try await session.close()
+        }
+    }
+}
