@@ -41,7 +41,7 @@ struct WriterCaller: Sendable {
             }
         }
         let elapsed = clock.now - start
-        let microseconds = UInt64(elapsed.components.seconds) * 1_000_000 + UInt64(elapsed.components.attoseconds / 1_000_000_000_000)
+        let microseconds = elapsed.wholeMicroseconds
         let notResponding = { (message: String) in
             EventReply(result: EventResult(state: event.stateOnFailure, failure: .notResponding, message: message, durationMicroseconds: microseconds))
         }

@@ -48,7 +48,7 @@ public struct EventOptions: Sendable, Hashable {
         if let components { values[EventOptionKey.components] = .strings(components) }
         if let snapshotSetId { values[EventOptionKey.snapshotSetId] = .string(snapshotSetId) }
         if let volumes { values[EventOptionKey.volumes] = .strings(volumes) }
-        if let lease { values[EventOptionKey.leaseMilliseconds] = .uint32(UInt32(clamping: lease.components.seconds * 1000 + lease.components.attoseconds / 1_000_000_000_000_000)) }
+        if let lease { values[EventOptionKey.leaseMilliseconds] = .uint32(UInt32(clamping: lease.wholeMilliseconds)) }
         if let succeeded { values[EventOptionKey.succeeded] = .bool(succeeded) }
         if let backupMetadata { values[EventOptionKey.backupMetadata] = .stringDictionary(backupMetadata) }
         if let restoreMetadata { values[EventOptionKey.restoreMetadata] = .stringDictionary(restoreMetadata) }

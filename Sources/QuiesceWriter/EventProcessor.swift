@@ -102,7 +102,7 @@ package actor EventProcessor {
             state: event.nextState(from: state, succeeded: failure == nil),
             failure: failure?.code,
             message: failure?.message ?? "",
-            durationMicroseconds: UInt64(elapsed.components.seconds) * 1_000_000 + UInt64(elapsed.components.attoseconds / 1_000_000_000_000)
+            durationMicroseconds: elapsed.wholeMicroseconds
         )
         // Changes made in a failed event are dropped; a partial failure keeps them.
         return EventReply(result: result, components: report.components(eventFailed: failure != nil && failure?.code != .partialFailure))

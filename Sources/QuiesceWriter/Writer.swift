@@ -57,13 +57,12 @@ open class Writer: @unchecked Sendable {
 
     /// The metadata the writer reports before ``onIdentify(_:)`` adds its components.
     public var baseMetadata: WriterMetadata {
-        let (seconds, attoseconds) = freezeTimeout.components
-        return WriterMetadata(
+        WriterMetadata(
             name: name,
             classId: classId,
             instanceId: instanceId,
             applicationLevel: applicationLevel,
-            freezeTimeoutMilliseconds: UInt32(clamping: seconds * 1000 + attoseconds / 1_000_000_000_000_000),
+            freezeTimeoutMilliseconds: UInt32(clamping: freezeTimeout.wholeMilliseconds),
             restoreMethod: restoreMethod
         )
     }
