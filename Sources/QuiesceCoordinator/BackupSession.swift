@@ -167,6 +167,7 @@ actor BackupSession {
     /// PrepareForSnapshot, Freeze by level, the snapshot, Thaw in reverse order, PostSnapshot.
     func doSnapshotSet(providerName: String?) async throws -> (setId: String, snapshots: [String: String]) {
         try require([.prepared], for: "DoSnapshotSet")
+        try requireRequiredWriters(for: "DoSnapshotSet")
         let name = providerName ?? defaultProvider
         guard let provider = providers[name] else {
             throw Self.error(.invalidArgument, "no provider \(name); known: \(providers.keys.sorted().joined(separator: ", "))")
@@ -240,6 +241,7 @@ actor BackupSession {
     /// BackupComplete to the writers still in the backup.
     func backupComplete(succeeded: Bool) async throws {
         try require([.snapshotDone], for: "BackupComplete")
+        try requireRequiredWriters(for: "BackupComplete")
         progress("backup-complete", "BackupComplete to \(activeNames().count) writer(s)")
         await send(.backupComplete, to: activeNames(), options: EventOptions(succeeded: succeeded))
         phase = .backupComplete
@@ -329,9 +331,10 @@ actor BackupSession {
         phase = .closed
     }
 
-    /// The requester left: abort what is in flight, then close.
-    func abandon() async {
-        logger.warning("requester \(owner) left; abandoning session \(id)")
+    /// Nobody will finish the session (the requester left, it idled too long, or the coordinator
+    /// is stopping): abort what is in flight, then close.
+    func abandon(reason: String) async {
+        logger.warning("abandoning session \(id): \(reason)")
         if [.metadataGathered, .prepared, .snapshotDone, .failed].contains(phase) {
             await abortWriters(setId: snapshotSet?.id)
         }
@@ -356,9 +359,7 @@ actor BackupSession {
             return answers
         }
         for (name, alive) in answers where !alive {
-            participants[name]!.status.state = participants[name]!.status.lastEvent?.stateOnFailure ?? .unknown
-            participants[name]!.status.failure = .notResponding
-            participants[name]!.status.message = "the writer did not answer GatherWriterStatus"
+            participants[name]!.markNotResponding("the writer did not answer GatherWriterStatus")
         }
         return writerStatus
     }
@@ -406,19 +407,53 @@ actor BackupSession {
             }
             return (name: participant.name, owner: participant.owner, options: options)
         }
-        let replies = await caller.fanOut(event, to: targets, session: id)
-        for (name, reply) in replies {
-            participants[name]?.record(event, reply)
-            if let failure = reply.result.failure {
-                logger.warning("writer \(name) failed \(event.methodName): \(failure.rawValue) \(reply.result.message)", metadata: ["session": "\(id)"])
-                progress(event.methodName, "writer \(name) failed \(event.methodName): \(failure.rawValue): \(reply.result.message)")
+        // In parallel; each reply is recorded as it arrives, so status shows a dead writer at once.
+        let caller = self.caller
+        let session = id
+        for target in targets { participants[target.name]?.inFlight = event }
+        await withTaskGroup(of: (String, EventReply).self) { group in
+            for target in targets {
+                group.addTask { (target.name, await caller.send(event, to: target.owner, session: session, options: target.options)) }
             }
+            for await (name, reply) in group {
+                participants[name]?.record(event, reply)
+                if let failure = reply.result.failure {
+                    logger.warning("writer \(name) failed \(event.methodName): \(failure.rawValue) \(reply.result.message)", metadata: ["session": "\(id)"])
+                    progress(event.methodName, "writer \(name) failed \(event.methodName): \(failure.rawValue): \(reply.result.message)")
+                }
+            }
+        }
+    }
+
+    /// A writer's connection left the bus: if it is in this session, it is not-responding from
+    /// now on (its pending call, if any, fails at once too).
+    func writerLeft(owner: String) {
+        guard let name = participants.values.first(where: { $0.owner == owner })?.name else { return }
+        participants[name]!.markGone()
+        if participants[name]!.isSelected {
+            progress("writer-left", "writer \(name) left the bus")
         }
     }
 
     private func require(_ phases: [SessionPhase], for method: String) throws {
         guard phases.contains(phase) else {
             throw Self.error(.badState, "\(method) is not allowed when the session is \(phase.rawValue)")
+        }
+    }
+
+    /// When the requester last called the session.
+    private(set) var lastActivity = ContinuousClock.now
+
+    /// Notes a call of the requester (an idle session is reaped after a while).
+    func touch() {
+        lastActivity = .now
+    }
+
+    /// Throws `WriterFailed` if a required writer has failed (e.g. it left the bus between steps).
+    private func requireRequiredWriters(for method: String) throws {
+        if let failed = participants.values.first(where: { $0.isRequired && $0.status.hasFailed && $0.status.failure != .partialFailure }) {
+            phase = .failed
+            throw Self.error(.writerFailed, "\(method): required writer \(failed.name) has failed: \(failed.status.failure?.rawValue ?? ""): \(failed.status.message)")
         }
     }
 

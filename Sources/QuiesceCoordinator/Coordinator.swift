@@ -18,6 +18,7 @@ public actor Coordinator {
     private let snapshotLock = SnapshotLock()
     private var object: ExportedObject?
     private var sessions: [String: (endpoint: SessionEndpoint, object: ExportedObject, ownerWatch: Task<Void, Never>)] = [:]
+    private var reaper: Task<Void, Never>?
 
     /// Creates a coordinator on an open connection.
     public init(connection: BusConnection, configuration: CoordinatorConfiguration, logger: Logger) throws {
@@ -35,6 +36,7 @@ public actor Coordinator {
 
     /// Exports the coordinator object, starts following writers and takes the bus name.
     public func start() async throws {
+        await directory.onWriterLeft { [weak self] owner in await self?.writerLeft(owner) }
         try await directory.start()
         let interface = try InterfaceDescription(xml: InterfaceXML.coordinator, name: BusNames.coordinatorInterface)
         object = try await connection.export(
@@ -51,13 +53,20 @@ public actor Coordinator {
             return try await self.handle(call)
         }
         try await connection.requestName(BusNames.coordinator)
+        reaper = Task { [weak self, configuration] in
+            let interval = min(configuration.sessionIdleTimeout / 4, .seconds(30))
+            while (try? await Task.sleep(for: interval)) != nil {
+                await self?.reapIdleSessions()
+            }
+        }
         logger.info("quiesced \(Self.version) is on \(connection.address) as \(BusNames.coordinator) (\(connection.uniqueName))")
     }
 
     /// Aborts and closes every session (the coordinator is stopping).
     public func stop() async {
+        reaper?.cancel()
         for id in sessions.keys.sorted() {
-            if let entry = sessions[id] { await entry.endpoint.abandon() }
+            if let entry = sessions[id] { await entry.endpoint.abandon(reason: "the coordinator is stopping") }
         }
         await directory.stop()
     }
@@ -106,6 +115,11 @@ public actor Coordinator {
     }
 
     private func createSession(owner: String) async throws -> String {
+        let uid = try await connection.unixUser(of: owner)
+        guard configuration.access.allows(uid: uid) else {
+            logger.warning("refused a session to \(owner) (uid \(uid))")
+            throw BackupSession.error(.accessDenied, "uid \(uid) may not start backup sessions (root, the coordinator's user and its allowed group may)")
+        }
         guard sessions.count < configuration.maxSessions else {
             throw BackupSession.error(.limitReached, "\(sessions.count) sessions are open; close one first")
         }
@@ -149,7 +163,23 @@ public actor Coordinator {
                 for await change in changes where change.name == owner && change.newOwner == nil { break }
             }
             guard !Task.isCancelled else { return }
-            await endpoint.abandon()
+            await endpoint.abandon(reason: "its requester \(owner) left the bus")
+        }
+    }
+
+    private func writerLeft(_ owner: String) async {
+        for entry in sessions.values {
+            await entry.endpoint.session.writerLeft(owner: owner)
+        }
+    }
+
+    private func reapIdleSessions() async {
+        for (id, entry) in sessions {
+            let idle = ContinuousClock.now - (await entry.endpoint.session.lastActivity)
+            if idle > configuration.sessionIdleTimeout {
+                logger.warning("session \(id) has been idle for \(idle); aborting and closing it")
+                Task { await entry.endpoint.abandon(reason: "idle for \(idle)") }
+            }
         }
     }
 

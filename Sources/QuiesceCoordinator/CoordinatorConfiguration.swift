@@ -11,6 +11,10 @@ public struct CoordinatorConfiguration: Sendable {
     public var maxCallsInFlight: Int
     /// The most sessions open at once.
     public var maxSessions: Int
+    /// A session whose requester has not called it for this long is aborted and closed.
+    public var sessionIdleTimeout: Duration
+    /// Who may create sessions besides root and the coordinator's own user.
+    public var access: AccessPolicy
 
     /// Creates a configuration.
     public init(
@@ -18,12 +22,16 @@ public struct CoordinatorConfiguration: Sendable {
         defaultProvider: String = "copy",
         timeouts: PhaseTimeouts = .defaults,
         maxCallsInFlight: Int = 64,
-        maxSessions: Int = 16
+        maxSessions: Int = 16,
+        sessionIdleTimeout: Duration = .seconds(1800),
+        access: AccessPolicy = AccessPolicy()
     ) {
         self.snapshotRoot = snapshotRoot
         self.defaultProvider = defaultProvider
         self.timeouts = timeouts
         self.maxCallsInFlight = maxCallsInFlight
         self.maxSessions = maxSessions
+        self.sessionIdleTimeout = sessionIdleTimeout
+        self.access = access
     }
 }

@@ -18,6 +18,7 @@ struct SessionEndpoint: Sendable {
         guard call.sender == session.owner else {
             throw BackupSession.error(.accessDenied, "only the connection that created session \(session.id) may drive it")
         }
+        await session.touch()
         return try await queue.run { try await perform(call) }
     }
 
@@ -96,10 +97,10 @@ struct SessionEndpoint: Sendable {
         }
     }
 
-    /// The requester left the bus.
-    func abandon() async {
+    /// Aborts and closes the session after the step in progress, if any.
+    func abandon(reason: String) async {
         await queue.run {
-            await session.abandon()
+            await session.abandon(reason: reason)
             await onClose()
         }
     }

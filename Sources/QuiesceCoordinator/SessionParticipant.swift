@@ -18,6 +18,8 @@ struct SessionParticipant: Sendable {
     var snapshotIsConsistent = false
     /// The event the writer first failed in this session.
     var failedEvent: WriterEvent?
+    /// The event sent to the writer and not answered yet.
+    var inFlight: WriterEvent?
 
     init(owner: String, metadata: WriterMetadata) {
         self.owner = owner
@@ -39,8 +41,28 @@ struct SessionParticipant: Sendable {
         snapshotIsConsistent && status.component(component)?.failure == nil
     }
 
+    /// Records that the writer left the bus, unless it already failed. An event in flight is
+    /// the one it failed (its pending call fails at once too, with the same result).
+    mutating func markGone() {
+        if let event = inFlight {
+            record(event, EventReply(result: EventResult(state: event.stateOnFailure, failure: .notResponding, message: "the writer left the bus during \(event.methodName)")))
+        } else {
+            markNotResponding("the writer left the bus")
+        }
+    }
+
+    /// Records that the writer is gone or hung, unless it already failed.
+    mutating func markNotResponding(_ message: String) {
+        guard !status.hasFailed || status.failure == .partialFailure else { return }
+        status.state = status.lastEvent?.stateOnFailure ?? .unknown
+        status.failure = .notResponding
+        status.message = message
+        failedEvent = status.lastEvent
+    }
+
     mutating func record(_ event: WriterEvent, _ reply: EventReply) {
         sentEvents.insert(event)
+        if inFlight == event { inFlight = nil }
         // A failure sticks for the rest of the session: later events (Abort, BackupShutdown, or
         // the events a writer with a partial failure still gets) do not hide the state it left.
         if !status.hasFailed { status.state = reply.result.state }

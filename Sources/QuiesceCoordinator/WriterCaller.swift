@@ -67,18 +67,6 @@ struct WriterCaller: Sendable {
             (try? await connection.call(destination: owner, path: BusNames.writerPath, interface: "org.freedesktop.DBus.Peer", method: "Ping", timeout: .seconds(2))) != nil
         }
     }
-
-    /// Sends `event` to many writers in parallel; returns each writer's reply by name.
-    func fanOut(_ event: WriterEvent, to writers: [(name: String, owner: String, options: EventOptions)], session: String) async -> [String: EventReply] {
-        await withTaskGroup(of: (String, EventReply).self) { group in
-            for writer in writers {
-                group.addTask { (writer.name, await send(event, to: writer.owner, session: session, options: writer.options)) }
-            }
-            var replies: [String: EventReply] = [:]
-            for await (name, reply) in group { replies[name] = reply }
-            return replies
-        }
-    }
 }
 
 extension Result where Failure == any Error {

@@ -17,6 +17,12 @@ actor WriterDirectory {
     private let logger: Logger
     private var owners: [String: String] = [:]
     private var follower: Task<Void, Never>?
+    private var onLeft: @Sendable (String) async -> Void = { _ in }
+
+    /// Calls `handler` with the unique name of every writer connection that leaves the bus.
+    func onWriterLeft(_ handler: @escaping @Sendable (String) async -> Void) {
+        onLeft = handler
+    }
 
     init(connection: BusConnection, logger: Logger) {
         self.connection = connection
@@ -47,8 +53,10 @@ actor WriterDirectory {
         if let owner = change.newOwner {
             if owners[change.name] != owner { logger.info("writer appeared: \(change.name) (\(owner))") }
             owners[change.name] = owner
-        } else if owners.removeValue(forKey: change.name) != nil {
+        } else if let owner = owners.removeValue(forKey: change.name) {
             logger.info("writer left: \(change.name)")
+            let onLeft = self.onLeft
+            Task { await onLeft(owner) }
         }
     }
 

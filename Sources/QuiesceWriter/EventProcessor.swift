@@ -7,6 +7,10 @@ package actor EventProcessor {
     private struct SessionRecord {
         var info: WriterSession
         var state: WriterState = .stable
+        /// The last event handled for the session.
+        var lastEvent: WriterEvent?
+        /// Set when the writer aborted on its own (lease, coordinator gone): a late Thaw gets it.
+        var selfAbort: EventReply?
         /// Set when Freeze arrives, cleared by Thaw or Abort: the writer may hold writes.
         var mayBeFrozen = false
         var backupMetadataSet: Set<String> = []
@@ -15,14 +19,33 @@ package actor EventProcessor {
 
     /// The writer whose handlers run.
     package let writer: Writer
+    /// Whether events that do not follow the session's previous event are refused.
+    package let checksOrder: Bool
     /// The most sessions the writer takes part in at once; more get `status-not-available`.
     package let maxSessions: Int
     private var sessions: [String: SessionRecord] = [:]
 
     /// Creates a processor for `writer`.
-    package init(writer: Writer, maxSessions: Int = 8) {
+    package init(writer: Writer, maxSessions: Int = 8, checksOrder: Bool = true) {
         self.writer = writer
         self.maxSessions = maxSessions
+        self.checksOrder = checksOrder
+    }
+
+    /// The event each event must follow in its session (`nil`: it starts a session).
+    private static let predecessor: [WriterEvent: WriterEvent?] = [
+        .prepareForBackup: nil, .prepareForSnapshot: .prepareForBackup, .freeze: .prepareForSnapshot, .thaw: .freeze,
+        .postSnapshot: .thaw, .backupComplete: .postSnapshot, .preRestore: nil, .postRestore: .preRestore,
+    ]
+
+    private func orderProblem(_ request: EventRequest) -> String? {
+        guard checksOrder, let expected = Self.predecessor[request.event] else { return nil }  // Abort, BackupShutdown: any time
+        let previous = sessions[request.sessionId]?.lastEvent
+        if let expected {
+            if previous == expected { return nil }
+            return "\(request.event.methodName) must follow \(expected.methodName) in session \(request.sessionId); the last event was \(previous?.methodName ?? "none")"
+        }
+        return sessions[request.sessionId] == nil ? nil : "\(request.event.methodName) starts a session, and session \(request.sessionId) has started"
     }
 
     /// The number of sessions the writer is in.
@@ -34,8 +57,13 @@ package actor EventProcessor {
     /// The writer's state in a session, `nil` when it is not in it.
     package func state(of session: String) -> WriterState? { sessions[session]?.state }
 
-    /// Handles one event to completion; never throws.
-    package func process(_ request: EventRequest) async -> EventReply {
+    /// Handles one event to completion. Throws ``EventOrderError`` (and changes nothing) when the
+    /// event does not follow the session's previous event.
+    package func process(_ request: EventRequest) async throws(EventOrderError) -> EventReply {
+        if request.event == .thaw, let reply = sessions[request.sessionId]?.selfAbort {
+            return reply  // the writer already aborted on its own: Thaw learns why
+        }
+        if let problem = orderProblem(request) { throw EventOrderError(message: problem) }
         if sessions[request.sessionId] == nil, sessions.count >= maxSessions {
             return EventReply(
                 result: EventResult(state: .stable, failure: .statusNotAvailable, message: "the writer is in \(sessions.count) sessions, its limit"),
@@ -78,6 +106,7 @@ package actor EventProcessor {
             }
         }
         finish(.abort, session: id, outcome: outcome, report: report)
+        sessions[id]?.selfAbort = outcome
         return outcome
     }
 
@@ -111,6 +140,7 @@ package actor EventProcessor {
     private func finish(_ event: WriterEvent, session id: String, outcome: EventReply, report: EventReport) {
         guard var record = sessions[id] else { return }
         record.state = outcome.result.state
+        record.lastEvent = event
         if outcome.result.failure == nil || outcome.result.failure == .partialFailure {
             (record.backupMetadataSet, record.restoreMetadataSet) = report.metadataSet
         }
@@ -120,4 +150,10 @@ package actor EventProcessor {
             sessions[id] = nil
         }
     }
+}
+
+/// An event that does not follow its session's previous event (Thaw without Freeze, …).
+package struct EventOrderError: Error, Sendable {
+    /// What is out of order.
+    package var message: String
 }

@@ -14,6 +14,8 @@ actor WriterEngine {
     private let queue = SerialQueue()
     private var object: ExportedObject?
     private var leases: [String: Task<Void, Never>] = [:]
+    private var coordinatorOwner: String?
+    private var coordinatorWatch: Task<Void, Never>?
     private var callerWatches: [String: Task<Void, Never>] = [:]
 
     init(writer: Writer, connection: BusConnection, logger: Logger) {
@@ -41,6 +43,29 @@ actor WriterEngine {
         self.object = object
     }
 
+    /// Starts following who owns `org.quiesce.Coordinator`: only that connection may send events.
+    func followCoordinator() async throws {
+        let changes = try await connection.nameOwnerChanges(prefix: BusNames.coordinator)
+        coordinatorOwner = try await connection.nameOwner(BusNames.coordinator)
+        coordinatorWatch = Task { [weak self] in
+            for await change in changes where change.name == BusNames.coordinator {
+                await self?.setCoordinatorOwner(change.newOwner)
+            }
+        }
+    }
+
+    private func setCoordinatorOwner(_ owner: String?) {
+        coordinatorOwner = owner
+    }
+
+    /// Whether `sender` is the coordinator's current connection (asking the bus when the
+    /// cached owner does not match, in case the change has not reached us yet).
+    private func isCoordinator(_ sender: String) async -> Bool {
+        if sender == coordinatorOwner { return true }
+        coordinatorOwner = try? await connection.nameOwner(BusNames.coordinator)
+        return sender == coordinatorOwner
+    }
+
     /// Answers one method call of `org.quiesce.Writer1`.
     nonisolated func dispatch(_ call: BusMethodCall) async throws -> [BusValue] {
         guard let event = WriterEvent(rawValue: call.method) else {
@@ -49,13 +74,28 @@ actor WriterEngine {
         if event == .identify {
             return [.string(try await identify())]
         }
+        guard await isCoordinator(call.sender) else {
+            throw BusError(
+                name: QuiesceErrorName.accessDenied.rawValue,
+                message: "writer events are accepted only from the owner of \(BusNames.coordinator)"
+            )
+        }
         let request = try EventRequest(event: event, call: call)
         if event == .freeze {
             await guardFreeze(session: request.sessionId, lease: request.options.lease ?? writer.freezeTimeout, caller: request.caller)
         }
-        let outcome = await queue.run { await self.processor.process(request) }
-        await recorded(event, session: request.sessionId, outcome)
-        return [outcome.busValue]
+        let processor = self.processor
+        let result = await queue.run { () async -> Result<EventReply, EventOrderError> in
+            do throws(EventOrderError) { return .success(try await processor.process(request)) } catch { return .failure(error) }
+        }
+        switch result {
+        case .success(let outcome):
+            await recorded(event, session: request.sessionId, outcome)
+            return [outcome.busValue]
+        case .failure(let error):
+            if event == .freeze { await endFreezeGuard(session: request.sessionId) }
+            throw BusError(name: QuiesceErrorName.badState.rawValue, message: error.message)
+        }
     }
 
     /// Builds the writer metadata document.
@@ -71,8 +111,7 @@ actor WriterEngine {
 
     private func recorded(_ event: WriterEvent, session: String, _ outcome: EventReply) async {
         if event == .thaw || event == .abort || event == .backupShutdown {
-            leases.removeValue(forKey: session)?.cancel()
-            callerWatches.removeValue(forKey: session)?.cancel()
+            endFreezeGuard(session: session)
         }
         if let failure = outcome.result.failure {
             logger.warning("\(event.methodName) failed", metadata: ["session": "\(session)", "failure": "\(failure.rawValue)", "message": "\(outcome.result.message)"])
@@ -108,6 +147,11 @@ actor WriterEngine {
             guard !Task.isCancelled else { return }
             await self?.selfAbort(session: id, failure: nil, reason: "\(caller), which sent Freeze, left the bus")
         }
+    }
+
+    private func endFreezeGuard(session: String) {
+        leases.removeValue(forKey: session)?.cancel()
+        callerWatches.removeValue(forKey: session)?.cancel()
     }
 
     private func selfAbort(session id: String, failure: FailureCode?, reason: String) async {

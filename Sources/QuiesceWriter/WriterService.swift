@@ -36,6 +36,7 @@ public struct WriterService: Service {
             try await engine.dispatch(call)
         }
         await engine.attach(object)
+        try await engine.followCoordinator()
         let busName = BusNames.writerBusName(writer.name)
         try await connection.requestName(busName)
         logger.info("writer \(writer.name) is on \(bus) as \(busName) (\(connection.uniqueName))")

@@ -36,6 +36,12 @@ struct Quiesced: AsyncParsableCommand {
     @Option(help: "The most sessions open at once.")
     var maxSessions = 16
 
+    @Option(help: ArgumentHelp("Abort and close a session whose requester has not called it for this long.", valueName: "seconds"))
+    var sessionIdleTimeout: Double = 1800
+
+    @Option(help: ArgumentHelp("A group whose members may start backup sessions (root and quiesced's own user always may).", valueName: "group"))
+    var allowGroup: String?
+
     func validate() throws {
         var timeouts = PhaseTimeouts.defaults
         for setting in self.timeouts {
@@ -44,6 +50,8 @@ struct Quiesced: AsyncParsableCommand {
         guard (1...1024).contains(maxCallsInFlight) else { throw ValidationError("--max-calls-in-flight must be 1 to 1024") }
         guard (1...1024).contains(maxSessions) else { throw ValidationError("--max-sessions must be 1 to 1024") }
         guard snapshotRoot.hasPrefix("/") else { throw ValidationError("--snapshot-root must be an absolute path") }
+        guard sessionIdleTimeout >= 1 else { throw ValidationError("--session-idle-timeout must be at least 1 second") }
+        if let allowGroup, !AccessPolicy.groupExists(allowGroup) { throw ValidationError("no group \(allowGroup) on this system") }
     }
 
     func run() async throws {
@@ -54,7 +62,9 @@ struct Quiesced: AsyncParsableCommand {
             snapshotRoot: snapshotRoot,
             timeouts: timeouts,
             maxCallsInFlight: maxCallsInFlight,
-            maxSessions: maxSessions
+            maxSessions: maxSessions,
+            sessionIdleTimeout: .milliseconds(Int64(sessionIdleTimeout * 1000)),
+            access: AccessPolicy(allowedGroup: allowGroup)
         )
         let connection = try await BusConnection.connect(to: busOptions.bus)
         let coordinator = try Coordinator(connection: connection, configuration: configuration, logger: logger)
