@@ -14,6 +14,8 @@ enum MisbehaviourMode: String, Sendable, CaseIterable {
     case hang
     /// Kill its own process with SIGKILL.
     case crash
+    /// Take `delay` and then succeed.
+    case slow
 }
 
 /// What the flaky writer does wrong, and when.
@@ -28,6 +30,8 @@ struct Misbehaviour: Sendable {
     var message = "flaky-writer vetoed on purpose"
     /// How many times to misbehave before succeeding (0: always).
     var times = 0
+    /// How long `slow` takes.
+    var delay: Duration = .seconds(1)
 }
 
 /// The error the flaky writer throws.
@@ -44,13 +48,13 @@ final class FlakyWriter: Writer, @unchecked Sendable {
     let misbehaviour: Misbehaviour
     private let counter = Counter()
 
-    init(name: String, level: ApplicationLevel, dataDirectory: String, otherDirectory: String?, misbehaviour: Misbehaviour) {
+    init(name: String, level: ApplicationLevel, freezeTimeout: Duration, dataDirectory: String, otherDirectory: String?, misbehaviour: Misbehaviour) {
         self.dataDirectory = dataDirectory
         self.otherDirectory = otherDirectory
         self.misbehaviour = misbehaviour
         super.init(
             name: name, classId: "a3c1f7e2-5d4b-4e8a-9f60-2b1d7c9e4f10", applicationLevel: level,
-            freezeTimeout: .seconds(60)
+            freezeTimeout: freezeTimeout
         )
     }
 
@@ -85,6 +89,9 @@ final class FlakyWriter: Writer, @unchecked Sendable {
             FileHandle.standardError.write(Data("CRASH at \(event.methodName)\n".utf8))
             kill(getpid(), SIGKILL)
             return false
+        case .slow:
+            try await Task.sleep(for: misbehaviour.delay)
+            return true
         }
     }
 
@@ -93,7 +100,11 @@ final class FlakyWriter: Writer, @unchecked Sendable {
     override func onFreeze(_ session: WriterSession) async throws -> Bool { try await act(.freeze, session) }
     override func onThaw(_ session: WriterSession) async throws -> Bool { try await act(.thaw, session) }
     override func onPostSnapshot(_ session: WriterSession) async throws -> Bool { try await act(.postSnapshot, session) }
-    override func onAbort(_ session: WriterSession) async throws -> Bool { try await act(.abort, session) }
+    override func onAbort(_ session: WriterSession) async throws -> Bool {
+        let result = try await act(.abort, session)
+        FileHandle.standardError.write(Data("ABORTED \(session.id)\n".utf8))
+        return result
+    }
     override func onBackupComplete(_ session: WriterSession) async throws -> Bool { try await act(.backupComplete, session) }
     override func onBackupShutdown(_ session: WriterSession) async throws -> Bool { try await act(.backupShutdown, session) }
     override func onPreRestore(_ session: WriterSession) async throws -> Bool { try await act(.preRestore, session) }

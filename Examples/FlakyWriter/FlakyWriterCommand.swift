@@ -31,8 +31,14 @@ struct FlakyWriterCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Another directory of the writer's data; PrepareForSnapshot vetoes inconsistent-snapshot unless both are in the snapshot set.", valueName: "dir"))
     var also: String?
 
-    @Option(help: "veto (setWriterFailure with --code), false (return false), throw, hang or crash (SIGKILL).")
+    @Option(help: "veto (setWriterFailure with --code), false (return false), throw, hang, crash (SIGKILL) or slow (take --delay-ms, then succeed).")
     var mode = "veto"
+
+    @Option(help: "How long --mode slow takes, in milliseconds.")
+    var delayMs = 1000
+
+    @Option(help: ArgumentHelp("The writer's freeze timeout: the lease after which it thaws itself.", valueName: "seconds"))
+    var freezeTimeout: Double = 60
 
     @Option(help: "The failure code of the veto.")
     var code = "retryable"
@@ -51,6 +57,8 @@ struct FlakyWriterCommand: AsyncParsableCommand {
         guard FailureCode(rawValue: code) != nil else { throw ValidationError("unknown failure code \(code)") }
         guard ApplicationLevel(rawValue: level) != nil else { throw ValidationError("unknown level \(level)") }
         guard data.hasPrefix("/"), also?.hasPrefix("/") ?? true else { throw ValidationError("--data and --also must be absolute paths") }
+        guard freezeTimeout > 0, freezeTimeout <= 3600 else { throw ValidationError("--freeze-timeout must be 0 to 3600 seconds") }
+        guard delayMs >= 0 else { throw ValidationError("--delay-ms must not be negative") }
         guard MisbehaviourMode(rawValue: mode) != nil else {
             throw ValidationError("--mode must be one of \(MisbehaviourMode.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -60,10 +68,11 @@ struct FlakyWriterCommand: AsyncParsableCommand {
         let logger = loggingOptions.bootstrap(label: "flaky-writer")
         let misbehaviour = Misbehaviour(
             event: at.flatMap(WriterEvent.init(rawValue:)), mode: MisbehaviourMode(rawValue: mode)!,
-            code: FailureCode(rawValue: code)!, message: message, times: times
+            code: FailureCode(rawValue: code)!, message: message, times: times, delay: .milliseconds(delayMs)
         )
         let writer = FlakyWriter(
-            name: name, level: ApplicationLevel(rawValue: level)!, dataDirectory: data, otherDirectory: also, misbehaviour: misbehaviour
+            name: name, level: ApplicationLevel(rawValue: level)!, freezeTimeout: .milliseconds(Int64(freezeTimeout * 1000)),
+            dataDirectory: data, otherDirectory: also, misbehaviour: misbehaviour
         )
         try await WriterService(writer: writer, bus: busOptions.bus, logger: logger).runUntilTerminated()
     }

@@ -42,10 +42,11 @@ public struct QuiesceClient: Sendable {
         )
         var sessions: [SessionSummary] = []
         for path in reply.first?.stringArray ?? [] {
-            let properties = try await connection.call(
+            // A session may close between the two calls: it is simply not listed.
+            guard let properties = try? await connection.call(
                 destination: BusNames.coordinator, path: path, interface: "org.freedesktop.DBus.Properties",
                 method: "GetAll", arguments: [.string(BusNames.sessionInterface)]
-            ).first?.stringKeyedDictionary ?? [:]
+            ).first?.stringKeyedDictionary else { continue }
             let text = { (key: String) in properties[key]?.stringValue ?? "" }
             sessions.append(SessionSummary(id: text("Id"), path: path, phase: text("Phase"), owner: text("Owner"), snapshotSetId: text("SnapshotSetId")))
         }

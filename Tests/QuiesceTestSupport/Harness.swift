@@ -118,6 +118,33 @@ public final class Harness: @unchecked Sendable {
         )
     }
 
+    /// Runs a command as the unprivileged user nobody (uid 65534), through `setpriv`.
+    public func runAsNobody(_ executable: String, _ arguments: [String]) async throws -> CommandResult {
+        try await run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", executable] + arguments)
+    }
+
+    /// Whether the tests run as root (CI does; root-only tests are skipped elsewhere).
+    public static let isRoot = getuid() == 0
+
+    /// The process id's resident memory in KiB and number of open file descriptors.
+    public static func footprint(of pid: Int32) -> (rssKiB: Int, fds: Int) {
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        let rss = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }.flatMap { Int($0.split(separator: " ").dropFirst().first ?? "") } ?? 0
+        let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? 0
+        return (rss, fds)
+    }
+
+    /// Waits until `condition` holds, checking every 10 ms; returns how long it took, or throws.
+    @discardableResult
+    public static func waitUntil(_ what: String, timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async throws -> Duration {
+        let start = ContinuousClock.now
+        while !(try await condition()) {
+            guard ContinuousClock.now - start < timeout else { throw TestFailure("timed out waiting until \(what)") }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return ContinuousClock.now - start
+    }
+
     /// Runs `quiescectl` on the private bus.
     public func quiescectl(_ arguments: [String]) async throws -> CommandResult {
         guard let command = arguments.first else { throw TestFailure("quiescectl needs a command") }
@@ -138,8 +165,11 @@ public final class Harness: @unchecked Sendable {
 
     /// Stops every process, then the bus.
     public func stop() async {
-        let all = lock.withLock { processes.values }
-        for process in all { await process.terminate() }
+        let all = lock.withLock { Array(processes.values) }
+        // All at once: a writer hung in a handler takes its grace period to stop.
+        await withTaskGroup(of: Void.self) { group in
+            for process in all { group.addTask { await process.terminate(grace: .seconds(2)) } }
+        }
         await connection.close()
         await bus.stop()
     }

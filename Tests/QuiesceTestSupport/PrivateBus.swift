@@ -24,6 +24,8 @@ public final class PrivateBus: Sendable {
         var template = Array("/tmp/quiesce-test-XXXXXX".utf8CString)
         guard let created = mkdtemp(&template) else { throw TestFailure("mkdtemp failed") }
         let directory = String(cString: created)
+        // Readable by every user: the security tests connect as an unprivileged one too.
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: directory)
         try FileManager.default.createDirectory(atPath: directory + "/logs", withIntermediateDirectories: true)
         let address = "unix:path=\(directory)/bus"
         let daemon = try ChildProcess(
@@ -44,9 +46,11 @@ public final class PrivateBus: Sendable {
         try? FileManager.default.removeItem(atPath: directory)
     }
 
-    /// Stops the daemon (every connection on it is closed).
+    /// Stops the daemon (every connection on it is closed). It has nothing to save, and it
+    /// takes seconds to act on SIGTERM, so it gets SIGKILL.
     public func stop() async {
-        await daemon.terminate()
+        daemon.signal(SIGKILL)
+        await daemon.waitForExit()
     }
 }
 
