@@ -1,7 +1,7 @@
 # Quiesce: application-consistent backups for Linux over D-Bus.
 SWIFT ?= swift
 
-.PHONY: all deps build demo test unit-test integration-test interfaces bench clean
+.PHONY: all deps build demo test soak interfaces bench clean
 
 all: build
 
@@ -19,6 +19,11 @@ demo: build
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+## make soak: 300 back-to-back backups with 10 writers; prints RSS and open fds.
+soak: deps
+	$(SWIFT) build --build-tests
+	QUIESCE_SOAK_BACKUPS=300 $(SWIFT) test --skip-build --filter SoakTests
 
 ## make interfaces: embed dbus/*.xml into the Quiesce module after editing them.
 interfaces:

@@ -18,9 +18,16 @@ public enum DirectoryCopy {
         let errors = Pipe()
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice
+        // Both ends of the pipe are closed here: a long-running daemon copies thousands of times.
+        defer { try? errors.fileHandleForReading.close() }
         let status: Int32 = try await withCheckedThrowingContinuation { continuation in
             process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do { try process.run() } catch { continuation.resume(throwing: error) }
+            do {
+                try process.run()
+                try? errors.fileHandleForWriting.close()
+            } catch {
+                continuation.resume(throwing: error)
+            }
         }
         guard status == 0 else {
             let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)

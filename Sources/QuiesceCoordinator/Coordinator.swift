@@ -197,9 +197,10 @@ public actor Coordinator {
 }
 
 /// Lets a session's callbacks reach its exported object, which exists only after the session.
+/// Weak: the object's own handler holds the box, and the coordinator holds the object.
 private final class ObjectBox: @unchecked Sendable {
     private let lock = NSLock()
-    private var stored: ExportedObject?
+    private weak var stored: ExportedObject?
     var object: ExportedObject? {
         get { lock.withLock { stored } }
         set { lock.withLock { stored = newValue } }

@@ -1,0 +1,150 @@
+import Foundation
+import Quiesce
+import QuiesceBus
+import QuiesceRequester
+import QuiesceTestSupport
+import Testing
+
+private let rootOnly = ConditionTrait.enabled(
+    if: Harness.isRoot,
+    "SKIP: needs root to run a second, unprivileged user through setpriv (CI runs as root)"
+)
+
+@Suite("Security: nobody else gets in", .serialized)
+struct SecurityTests {
+    @Test("System-bus policy: an unprivileged user reads status but cannot start sessions, own writer names or send events", rootOnly)
+    func systemBusPolicy() async throws {
+        try await Harness.with(config: "system-like-bus.conf") { harness in
+            try await harness.startCoordinator()
+            let volume = try harness.folder("volume")
+            try await harness.startFlakyWriter("w", volume: volume)
+            let address = harness.bus.address
+            let quiescectl = Harness.binDirectory + "/quiescectl"
+
+            // Reading is open to everyone.
+            let state = try await harness.runAsNobody("/usr/bin/busctl", ["--address=\(address)", "get-property", BusNames.writerBusName("w"), BusNames.writerPath, BusNames.writerInterface, "State"])
+            #expect(state.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "s \"stable\"", "\(state.stderr)")
+            let writers = try await harness.runAsNobody(quiescectl, ["writers", "--address", address, "--json"])
+            #expect(try JSONCoding.decode([WriterSummary].self, from: writers.stdout).map(\.name) == ["w"], "\(writers.stderr)")
+
+            // Driving is not.
+            let create = try await harness.runAsNobody("/usr/bin/busctl", ["--address=\(address)", "call", BusNames.coordinator, BusNames.coordinatorPath, BusNames.coordinatorInterface, "CreateSession", "a{sv}", "0"])
+            #expect(create.status != 0)
+            #expect(create.stderr.contains("Access denied"))
+            let freeze = try await harness.runAsNobody("/usr/bin/busctl", ["--address=\(address)", "call", BusNames.writerBusName("w"), BusNames.writerPath, BusNames.writerInterface, "Freeze", "sa{sv}", "s1", "0"])
+            #expect(freeze.status != 0)
+            #expect(freeze.stderr.contains("Access denied"))
+            let own = try await harness.runAsNobody(Harness.binDirectory + "/flaky-writer", ["--address", address, "--name", "intruder", "--data", volume])
+            #expect(own.status != 0)
+            #expect(own.stderr.contains("not allowed to own the service \"org.quiesce.Writer.intruder\""))
+            let backup = try await harness.runAsNobody(quiescectl, ["backup", "--address", address, "--volume", volume, "--to", "/tmp/nobody-backup-\(getpid())"])
+            #expect(backup.status == 1)
+            #expect(try await harness.writerProperty("w", "State") == "s \"stable\"")
+
+            // Root may do everything the policy grants it: a whole backup works on this bus.
+            let allowed = try await harness.quiescectl(["backup", "--volume", volume, "--to", harness.bus.directory + "/backup"])
+            #expect(allowed.status == 0, "\(allowed.stdout)\n\(allowed.stderr)")
+        }
+    }
+
+    @Test("quiesced checks the caller's uid itself, even where the bus would let the call through", rootOnly)
+    func coordinatorChecksUID() async throws {
+        try await Harness.with { harness in
+            try await harness.startCoordinator()
+            let create = try await harness.runAsNobody("/usr/bin/busctl", ["--address=\(harness.bus.address)", "call", BusNames.coordinator, BusNames.coordinatorPath, BusNames.coordinatorInterface, "CreateSession", "a{sv}", "0"])
+            #expect(create.status != 0)
+            #expect(create.stderr.contains("uid 65534 may not start backup sessions"))
+            #expect(try await QuiesceClient(connection: harness.connection).listSessions().isEmpty)
+        }
+    }
+
+    @Test("A writer takes events only from the coordinator's current connection")
+    func writerAcceptsOnlyTheCoordinator() async throws {
+        try await Harness.with { harness in
+            try await harness.startCoordinator()
+            let volume = try harness.folder("volume")
+            let writer = try await harness.startFlakyWriter("w", volume: volume)
+            let call = try await harness.busctl(["call", BusNames.writerBusName("w"), BusNames.writerPath, BusNames.writerInterface, "PrepareForBackup", "sa{sv}", "s1", "0"])
+            #expect(call.status != 0)
+            #expect(call.stderr.contains("accepted only from the owner of org.quiesce.Coordinator"))
+            #expect(events(of: writer).isEmpty)
+            #expect(try await harness.writerProperty("w", "Sessions") == "u 0")
+            // Identify is stateless and open to management tools.
+            #expect(try await harness.busctl(["call", BusNames.writerBusName("w"), BusNames.writerPath, BusNames.writerInterface, "Identify"]).status == 0)
+        }
+    }
+
+    @Test("A writer refuses malformed and out-of-order events with named errors and changes nothing")
+    func writerValidatesEvents() async throws {
+        try await Harness.with { harness in
+            // The test's own connection plays the coordinator.
+            try await harness.connection.requestName(BusNames.coordinator)
+            let volume = try harness.folder("volume")
+            let writer = try await harness.startFlakyWriter("w", volume: volume)
+            func event(_ method: String, _ session: String, _ options: [String: BusValue]) async -> String {
+                do {
+                    _ = try await harness.connection.call(
+                        destination: BusNames.writerBusName("w"), path: BusNames.writerPath, interface: BusNames.writerInterface,
+                        method: method, arguments: [.string(session), .vardict(options)]
+                    )
+                    return "ok"
+                } catch let error as BusError {
+                    return error.name
+                } catch {
+                    return "\(error)"
+                }
+            }
+            let invalid = QuiesceErrorName.invalidArgument.rawValue
+            let badState = QuiesceErrorName.badState.rawValue
+            #expect(await event("Thaw", "s1", [:]) == badState)
+            #expect(await event("PrepareForSnapshot", "s1", [:]) == badState)
+            #expect(await event("PostRestore", "s1", [:]) == badState)
+            #expect(await event("PrepareForBackup", "bad id!", [:]) == invalid)
+            #expect(await event("PrepareForBackup", String(repeating: "a", count: 65), [:]) == invalid)
+            #expect(await event("PrepareForBackup", "s1", ["colour": .string("red")]) == invalid)
+            #expect(await event("PrepareForBackup", "s1", ["backup-type": .uint32(1)]) == invalid)
+            #expect(await event("PrepareForBackup", "s1", ["volumes": .strings(["relative/path"])]) == invalid)
+            #expect(await event("PrepareForBackup", "s1", ["volumes": .strings(["/srv/../etc"])]) == invalid)
+            #expect(await event("PrepareForBackup", "s1", ["lease-ms": .uint32(5)]) == invalid)
+            #expect(await event("Freeze", "s1", ["lease-ms": .string("soon")]) == invalid)
+            #expect(events(of: writer).isEmpty)
+            #expect(try await harness.writerProperty("w", "Sessions") == "u 0")
+            #expect(try await harness.writerProperty("w", "State") == "s \"stable\"")
+            // In order, the same writer answers.
+            #expect(await event("PrepareForBackup", "s1", ["components": .strings(["data"])]) == "ok")
+            #expect(await event("PrepareForBackup", "s1", [:]) == badState)
+            #expect(await event("BackupShutdown", "s1", [:]) == "ok")
+        }
+    }
+
+    @Test("The coordinator refuses bad arguments and out-of-order steps with named errors and changes nothing")
+    func coordinatorValidatesSessions() async throws {
+        try await Harness.with { harness in
+            try await harness.startCoordinator()
+            let volume = try harness.folder("volume")
+            try await harness.startFlakyWriter("w", volume: volume)
+            let session = try await QuiesceClient(connection: harness.connection).createSession()
+            func name(_ body: () async throws -> Void) async -> String {
+                do { try await body(); return "ok" } catch let error as BusError { return error.name } catch { return "\(error)" }
+            }
+            #expect(await name { _ = try await session.doSnapshotSet() } == QuiesceErrorName.badState.rawValue)
+            #expect(await name { try await session.prepareForBackup() } == QuiesceErrorName.badState.rawValue)
+            _ = try await session.gatherWriterMetadata()
+            #expect(await name { try await session.addVolumes(["relative"]) } == QuiesceErrorName.invalidArgument.rawValue)
+            #expect(await name { try await session.addVolumes([volume + "/../etc"]) } == QuiesceErrorName.invalidArgument.rawValue)
+            #expect(await name { try await session.addVolumes(["/nonexistent/dir"]) } == QuiesceErrorName.invalidArgument.rawValue)
+            #expect(await name { try await session.selectComponents([("nobody", "data")]) } == QuiesceErrorName.notFound.rawValue)
+            #expect(await name { try await session.selectComponents([("w", "nothing")]) } == QuiesceErrorName.notFound.rawValue)
+            #expect(await name { try await session.setWriterPolicy([("w", nil, .required)]) } == "ok")
+            #expect(await name { _ = try await session.doSnapshotSet(provider: "tape") } == QuiesceErrorName.badState.rawValue)
+            #expect(await name { try await session.prepareForBackup() } == QuiesceErrorName.badState.rawValue)  // no volume yet
+            try await session.addVolumes([volume])
+            try await session.prepareForBackup()
+            #expect(await name { _ = try await session.doSnapshotSet(provider: "tape") } == QuiesceErrorName.invalidArgument.rawValue)
+            let listed = try await QuiesceClient(connection: harness.connection).listSessions()
+            #expect(listed.first?.phase == "prepared")
+            _ = try await session.doSnapshotSet()
+            try await session.close()
+        }
+    }
+}
