@@ -25,6 +25,12 @@ soak: deps
 	$(SWIFT) build --build-tests
 	QUIESCE_SOAK_BACKUPS=300 $(SWIFT) test --skip-build --filter SoakTests
 
+## make bench: the benchmark (release build): fan-out latency per phase against the D-Bus
+## floor, the freeze window against sequential hooks, writer and quiesced footprint.
+bench: deps
+	$(SWIFT) build -c release
+	.build/release/quiesce-bench run
+
 ## make interfaces: embed dbus/*.xml into the Quiesce module after editing them.
 interfaces:
 	scripts/embed-interfaces.sh

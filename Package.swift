@@ -19,6 +19,7 @@ let package = Package(
         .executable(name: "quiescectl", targets: ["quiescectl"]),
         .executable(name: "notes-writer", targets: ["notes-writer"]),
         .executable(name: "flaky-writer", targets: ["flaky-writer"]),
+        .executable(name: "quiesce-bench", targets: ["quiesce-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -45,6 +46,11 @@ let package = Package(
             dependencies: ["QuiesceCoordinator", "QuiesceCommandLine", "QuiesceBus", argumentParser, logging, serviceLifecycle]
         ),
         .executableTarget(name: "quiescectl", dependencies: ["QuiesceRequester", "QuiesceCommandLine", "Quiesce", argumentParser]),
+
+        .executableTarget(
+            name: "quiesce-bench",
+            dependencies: ["QuiesceRequester", "QuiesceWriter", "QuiesceCommandLine", "Quiesce", "QuiesceBus", argumentParser]
+        ),
 
         // MARK: - Examples
         .executableTarget(

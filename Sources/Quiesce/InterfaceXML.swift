@@ -304,6 +304,9 @@ public enum InterfaceXML {
     <property name="Phase" type="s" access="read">
       <annotation name="org.gtk.GDBus.DocString" value="created, metadata-gathered, prepared, snapshot-done, backup-complete, restoring, restored, aborted or failed."/>
     </property>
+    <property name="Timings" type="a{st}" access="read">
+      <annotation name="org.gtk.GDBus.DocString" value="Microseconds each step took, from the first call sent to the last reply: by event (Identify, PrepareForBackup, PrepareForSnapshot, Freeze, Thaw, PostSnapshot, BackupComplete, ...), plus snapshot (the provider) and freeze-window (first Freeze sent to last Thaw answered)."/>
+    </property>
     <property name="SnapshotSetId" type="s" access="read">
       <annotation name="org.gtk.GDBus.DocString" value="Id of the session's snapshot set, empty before DoSnapshotSet."/>
     </property>

@@ -13,6 +13,8 @@ actor BackupSession {
     private(set) var phase: SessionPhase = .created {
         didSet { onPhaseChange(phase) }
     }
+    /// Microseconds each step took, by event method name, plus `snapshot` and `freeze-window`.
+    private(set) var timings: [String: UInt64] = [:]
 
     private var participants: [String: SessionParticipant] = [:]
     private var volumes: [String] = []
@@ -65,6 +67,8 @@ actor BackupSession {
         let writers = await directory.writers
         progress("gather-writer-metadata", "Identify to \(writers.count) writer(s)")
         let caller = self.caller
+        let started = ContinuousClock.now
+        defer { timings[WriterEvent.identify.methodName] = (ContinuousClock.now - started).wholeMicroseconds }
         let identified = await withTaskGroup(of: (String, String, Result<WriterMetadata, any Error>).self) { group in
             for writer in writers {
                 group.addTask { (writer.name, writer.owner, await Result { try await caller.identify(owner: writer.owner) }) }
@@ -183,6 +187,7 @@ actor BackupSession {
         try await failIfRequiredFailed(.prepareForSnapshot, abort: true, setId: setId)
 
         var frozen: [String] = []
+        let freezeStarted = ContinuousClock.now
         for level in ApplicationLevel.allCases {
             let names = activeNames().filter { participants[$0]!.metadata.applicationLevel == level }
             guard !names.isEmpty else { continue }
@@ -198,6 +203,7 @@ actor BackupSession {
             progress("snapshot", "provider \(name): snapshot of \(volumes.count) volume(s)")
             snapshots = try await provider.createSnapshots(of: volumes, setId: setId)
             progress("snapshot", "snapshot taken in \(ContinuousClock.now - started)")
+            timings["snapshot"] = (ContinuousClock.now - started).wholeMicroseconds
         } catch {
             progress("abort", "the snapshot failed: \(error)")
             await abortWriters(setId: setId)
@@ -225,6 +231,7 @@ actor BackupSession {
                 await send(.abort, to: abort, setId: setId)
             }
         }
+        timings["freeze-window"] = (ContinuousClock.now - freezeStarted).wholeMicroseconds
         try await failIfRequiredFailed(.thaw, abort: true, setId: setId)
 
         let finishing = activeNames()
@@ -411,6 +418,8 @@ actor BackupSession {
         let caller = self.caller
         let session = id
         for target in targets { participants[target.name]?.inFlight = event }
+        let started = ContinuousClock.now
+        defer { timings[event.methodName, default: 0] += (ContinuousClock.now - started).wholeMicroseconds }
         await withTaskGroup(of: (String, EventReply).self) { group in
             for target in targets {
                 group.addTask { (target.name, await caller.send(event, to: target.owner, session: session, options: target.options)) }

@@ -28,7 +28,8 @@ public actor Coordinator {
         self.directory = WriterDirectory(connection: connection, logger: logger)
         self.caller = WriterCaller(connection: connection, timeouts: configuration.timeouts, limiter: CallLimiter(limit: configuration.maxCallsInFlight))
         let copy = CopyProvider(root: configuration.snapshotRoot)
-        self.providers = [copy.name: copy]
+        let null = NullProvider()
+        self.providers = [copy.name: copy, null.name: null]
         guard providers[configuration.defaultProvider] != nil else {
             throw ConfigurationError("unknown default provider \(configuration.defaultProvider)")
         }
@@ -141,10 +142,17 @@ public actor Coordinator {
         }
         let object = try await connection.export(
             path: path, interface: interface,
-            properties: ["Id": .string(id), "Owner": .string(owner), "Phase": .string(SessionPhase.created.rawValue), "SnapshotSetId": .string("")]
+            properties: [
+                "Id": .string(id), "Owner": .string(owner), "Phase": .string(SessionPhase.created.rawValue), "SnapshotSetId": .string(""),
+                "Timings": .dictionary(keyType: "s", valueType: "t", []),
+            ]
         ) { call in
             let reply = try await endpoint.handle(call)
-            await objectBox.object?.setProperty("SnapshotSetId", .string(session.snapshotSetId))
+            let timings = await session.timings.sorted { $0.key < $1.key }.map { BusValue.DictionaryEntry(key: .string($0.key), value: .uint64($0.value)) }
+            await objectBox.object?.setProperties([
+                "SnapshotSetId": .string(session.snapshotSetId),
+                "Timings": .dictionary(keyType: "s", valueType: "t", timings),
+            ])
             return reply
         }
         objectBox.object = object

@@ -21,7 +21,7 @@ public struct CoordinatorConfiguration: Sendable {
         snapshotRoot: String = "/var/lib/quiesce/snapshots",
         defaultProvider: String = "copy",
         timeouts: PhaseTimeouts = .defaults,
-        maxCallsInFlight: Int = 64,
+        maxCallsInFlight: Int = 120,
         maxSessions: Int = 16,
         sessionIdleTimeout: Duration = .seconds(1800),
         access: AccessPolicy = AccessPolicy()

@@ -30,8 +30,8 @@ struct Quiesced: AsyncParsableCommand {
     )
     var timeouts: [String] = []
 
-    @Option(help: "The most writer calls in flight at once.")
-    var maxCallsInFlight = 64
+    @Option(help: "The most writer calls in flight at once (the system bus allows 128 pending replies per connection).")
+    var maxCallsInFlight = 120
 
     @Option(help: "The most sessions open at once.")
     var maxSessions = 16

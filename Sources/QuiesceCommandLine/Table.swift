@@ -1,11 +1,20 @@
 import Foundation
 
 /// Formats rows as a left-aligned text table with a header, like `vssadmin` and `busctl`.
-struct Table {
-    var header: [String]
-    var rows: [[String]]
+public struct Table: Sendable {
+    /// The column titles.
+    public var header: [String]
+    /// The rows, one string per column.
+    public var rows: [[String]]
 
-    var rendered: String {
+    /// Creates a table.
+    public init(header: [String], rows: [[String]]) {
+        self.header = header
+        self.rows = rows
+    }
+
+    /// The table as text, one line per row, columns two spaces apart.
+    public var rendered: String {
         let widths = header.indices.map { column in
             ([header] + rows).map { $0[column].count }.max() ?? 0
         }

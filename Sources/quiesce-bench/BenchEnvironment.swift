@@ -1,0 +1,131 @@
+import Foundation
+import Quiesce
+import QuiesceBus
+
+/// A private dbus-daemon (limited, like the system bus, to 128 pending replies per connection),
+/// quiesced and writer processes, all in one temporary folder, stopped by ``stop()``.
+final class BenchEnvironment: @unchecked Sendable {
+    let directory: String
+    let address: String
+    let volume: String
+    let connection: BusConnection
+    private(set) var coordinator: Process
+    private(set) var writers: [Process] = []
+    private let daemon: Process
+
+    /// The folder holding quiesced (beside this executable).
+    static let binDirectory = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
+        .deletingLastPathComponent().path
+
+    static let busConfig = """
+        <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+         "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+        <busconfig>
+          <type>session</type>
+          <listen>unix:tmpdir=/tmp</listen>
+          <auth>EXTERNAL</auth>
+          <policy context="default">
+            <allow user="*"/><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/>
+          </policy>
+          <limit name="max_replies_per_connection">128</limit>
+          <limit name="max_connections_per_user">4096</limit>
+          <limit name="max_completed_connections">4096</limit>
+        </busconfig>
+        """
+
+    static func start(coordinatorArguments: [String] = []) async throws -> BenchEnvironment {
+        let directory = NSTemporaryDirectory() + "quiesce-bench-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory + "/volume", withIntermediateDirectories: true)
+        try busConfig.write(toFile: directory + "/bus.conf", atomically: true, encoding: .utf8)
+        let address = "unix:path=\(directory)/bus"
+        let daemon = try spawn("/usr/bin/dbus-daemon", ["--config-file=\(directory)/bus.conf", "--address=\(address)", "--nofork", "--nopidfile"])
+        while !FileManager.default.fileExists(atPath: directory + "/bus") { try await Task.sleep(for: .milliseconds(5)) }
+        try await Task.sleep(for: .milliseconds(50))
+        let connection = try await BusConnection.connect(to: .address(address))
+        let coordinator = try spawn(
+            binDirectory + "/quiesced", ["--address", address, "--snapshot-root", directory + "/snapshots", "--log-level", "warning"] + coordinatorArguments,
+            log: directory + "/quiesced.log"
+        )
+        let environment = BenchEnvironment(directory: directory, address: address, connection: connection, daemon: daemon, coordinator: coordinator)
+        do {
+            try await environment.waitForName(BusNames.coordinator)
+        } catch {
+            let log = (try? String(contentsOfFile: directory + "/quiesced.log", encoding: .utf8)) ?? ""
+            await environment.stop()
+            throw BenchFailure("quiesced did not start: \(log)")
+        }
+        return environment
+    }
+
+    private init(directory: String, address: String, connection: BusConnection, daemon: Process, coordinator: Process) {
+        self.directory = directory
+        self.address = address
+        self.volume = directory + "/volume"
+        self.connection = connection
+        self.daemon = daemon
+        self.coordinator = coordinator
+    }
+
+    static func spawn(_ executable: String, _ arguments: [String], log: String? = nil) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        if let log, FileManager.default.createFile(atPath: log, contents: nil), let handle = FileHandle(forWritingAtPath: log) {
+            process.standardError = handle
+        }
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    func waitForName(_ name: String) async throws {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while try await connection.nameOwner(name) == nil {
+            guard ContinuousClock.now < deadline else { throw BenchFailure("\(name) did not appear on the bus") }
+            try await Task.sleep(for: .milliseconds(2))
+        }
+    }
+
+    /// Starts `count` writers one after another; returns each one's start time (exec → name on the bus).
+    func startWriters(_ count: Int, freezeDelay: Duration) async throws -> [Duration] {
+        var startTimes: [Duration] = []
+        for _ in 0..<count {
+            let name = "bench\(writers.count)"
+            try FileManager.default.createDirectory(atPath: volume + "/" + name, withIntermediateDirectories: true)
+            let started = ContinuousClock.now
+            writers.append(try Self.spawn(
+                Self.binDirectory + "/quiesce-bench",
+                ["writer", "--address", address, "--name", name, "--volume", volume, "--freeze-ms", "\(freezeDelay.milliseconds)"]
+            ))
+            try await waitForName(BusNames.writerBusName(name))
+            startTimes.append(ContinuousClock.now - started)
+        }
+        return startTimes
+    }
+
+    /// Resident memory of a process, in KiB.
+    static func rssKiB(_ process: Process) -> Int {
+        let status = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)) ?? ""
+        return status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }.flatMap { Int($0.split(separator: " ").dropFirst().first ?? "") } ?? 0
+    }
+
+    func stop() async {
+        for process in writers + [coordinator] where process.isRunning { process.terminate() }
+        for process in writers + [coordinator] {
+            let deadline = ContinuousClock.now + .seconds(5)
+            while process.isRunning && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(10)) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        }
+        await connection.close()
+        kill(daemon.processIdentifier, SIGKILL)
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+}
+
+/// Something in the benchmark went wrong.
+struct BenchFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

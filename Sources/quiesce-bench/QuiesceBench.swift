@@ -1,0 +1,188 @@
+import ArgumentParser
+import Foundation
+import Quiesce
+import QuiesceBus
+import QuiesceCommandLine
+import QuiesceRequester
+import QuiesceWriter
+
+/// `quiesce-bench`: fan-out latency, freeze window and footprint, beside the D-Bus floor and
+/// sequential hooks.
+@main
+struct QuiesceBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "quiesce-bench",
+        abstract: "Measure Quiesce against the D-Bus floor and sequential freeze hooks (use a release build).",
+        subcommands: [Run.self, BenchWriterCommand.self],
+        defaultSubcommand: Run.self
+    )
+}
+
+/// `quiesce-bench run`.
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "run", abstract: "Run the benchmark and print a table.")
+
+    @Option(help: "Numbers of writers, comma-separated.")
+    var writers = "1,10,100,200"
+
+    @Option(help: "Measured sessions per number of writers.")
+    var sessions = 20
+
+    @Option(help: "Writers for the freeze-window measurement (0 to skip).")
+    var windowWriters = 100
+
+    @Option(help: "How long each writer's Freeze takes in the freeze-window measurement, in ms.")
+    var freezeMs = 100
+
+    @Flag(help: "Print JSON instead of the table.")
+    var json = false
+
+    func validate() throws {
+        guard !counts.isEmpty, counts.allSatisfy({ (1...1000).contains($0) }) else { throw ValidationError("--writers must list numbers from 1 to 1000") }
+        guard sessions >= 1 else { throw ValidationError("--sessions must be at least 1") }
+    }
+
+    private var counts: [Int] { writers.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+
+    static let phases: [WriterEvent] = [.identify, .prepareForBackup, .prepareForSnapshot, .freeze, .thaw, .postSnapshot, .backupComplete]
+
+    func run() async throws {
+        var report = BenchReport(machine: Self.machine(), sessions: sessions)
+        for count in counts {
+            log("\(count) writer(s): starting")
+            let environment = try await BenchEnvironment.start()
+            do {
+                let starts = try await environment.startWriters(count, freezeDelay: .zero)
+                if report.writerStart == nil {
+                    try await Task.sleep(for: .milliseconds(500))
+                    report.writerStart = Statistics(starts.map(\.milliseconds))
+                    report.writerIdleRSSKiB = Int(Statistics(environment.writers.map { Double(BenchEnvironment.rssKiB($0)) }).median)
+                }
+                var samples: [String: [Double]] = [:]
+                for iteration in 0..<(sessions + 2) {
+                    let timings = try await Self.session(environment, expecting: count)
+                    if iteration >= 2 {  // two warm-up sessions
+                        for (phase, microseconds) in timings { samples[phase, default: []].append(Double(microseconds) / 1000) }
+                    } else if timings.isEmpty {
+                        report.allSessionsSucceeded = false
+                    }
+                }
+                let floor = Statistics(try await Self.floor(environment, writers: count, repetitions: sessions))
+                for phase in Self.phases {
+                    let latency = Statistics(samples[phase.methodName] ?? [])
+                    report.phases.append(.init(writers: count, phase: phase.methodName, latency: latency, floor: floor, ratio: floor.median > 0 ? latency.median / floor.median : 0))
+                }
+                report.coordinatorRSSKiB["\(count)"] = BenchEnvironment.rssKiB(environment.coordinator)
+            } catch {
+                report.allSessionsSucceeded = false
+                log("\(count) writer(s): \(error)")
+            }
+            await environment.stop()
+        }
+        if windowWriters > 0 {
+            report.freezeWindow = try await freezeWindow()
+        }
+        print(json ? try JSONCoding.encode(report, pretty: true) : report.rendered)
+        if !report.allSessionsSucceeded { throw ExitCode(1) }
+    }
+
+    /// One whole session with the null provider; returns the coordinator's timings, or throws if
+    /// any writer failed.
+    static func session(_ environment: BenchEnvironment, expecting count: Int) async throws -> [String: UInt64] {
+        let session = try await QuiesceClient(connection: environment.connection).createSession()
+        let metadata = try await session.gatherWriterMetadata()
+        guard metadata.count == count else { throw BenchFailure("Identify answered by \(metadata.count) of \(count) writers") }
+        try await session.addVolumes([environment.volume])
+        try await session.prepareForBackup()
+        _ = try await session.doSnapshotSet(provider: "null")
+        try await session.backupComplete(succeeded: true)
+        let timings = try await environment.connection.call(
+            destination: BusNames.coordinator, path: session.path, interface: "org.freedesktop.DBus.Properties", method: "Get",
+            arguments: [.string(BusNames.sessionInterface), .string("Timings")]
+        ).first?.stringKeyedDictionary ?? [:]
+        let statuses = try await session.close()
+        guard statuses.count == count, statuses.allSatisfy({ !$0.hasFailed }) else {
+            throw BenchFailure("a writer failed: \(statuses.filter(\.hasFailed).map(\.message))")
+        }
+        return timings.compactMapValues(\.uint64Value)
+    }
+
+    /// The floor: one connection pings every writer in parallel (at most 120 in flight, like the
+    /// coordinator, under the bus's 128 pending replies).
+    static func floor(_ environment: BenchEnvironment, writers: Int, repetitions: Int) async throws -> [Double] {
+        let connection = environment.connection
+        var samples: [Double] = []
+        for iteration in 0..<(repetitions + 2) {
+            let started = ContinuousClock.now
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<writers {
+                    if index >= 120 { try await group.next() }
+                    group.addTask {
+                        _ = try await connection.call(destination: BusNames.writerBusName("bench\(index)"), path: BusNames.writerPath, interface: "org.freedesktop.DBus.Peer", method: "Ping")
+                    }
+                }
+                try await group.waitForAll()
+            }
+            if iteration >= 2 { samples.append((ContinuousClock.now - started).milliseconds) }
+        }
+        return samples
+    }
+
+    /// The freeze window with slow-freezing writers, beside the same hooks run one by one.
+    func freezeWindow() async throws -> BenchReport.FreezeWindow {
+        log("freeze window: \(windowWriters) writers whose Freeze takes \(freezeMs) ms")
+        let environment = try await BenchEnvironment.start()
+        defer { Task { await environment.stop() } }
+        _ = try await environment.startWriters(windowWriters, freezeDelay: .milliseconds(freezeMs))
+        var windows: [Double] = []
+        for iteration in 0..<7 {
+            let timings = try await Self.session(environment, expecting: windowWriters)
+            if iteration >= 2, let window = timings["freeze-window"] { windows.append(Double(window) / 1000) }
+        }
+        // What fsfreeze-hook.d and backupScripts.d do: one script after another.
+        let hooks = environment.directory + "/hooks"
+        try FileManager.default.createDirectory(atPath: hooks, withIntermediateDirectories: true)
+        for index in 0..<windowWriters {
+            try "#!/bin/sh\nsleep \(Double(freezeMs) / 1000)\n".write(toFile: hooks + "/\(String(format: "%03d", index))-app", atomically: true, encoding: .utf8)
+        }
+        let started = ContinuousClock.now
+        let runner = try BenchEnvironment.spawn("/bin/sh", ["-c", "for hook in \(hooks)/*; do /bin/sh \"$hook\" freeze; done"])
+        while runner.isRunning { try await Task.sleep(for: .milliseconds(5)) }
+        let sequential = (ContinuousClock.now - started).milliseconds
+        let quiesce = Statistics(windows)
+        return .init(writers: windowWriters, freezeMilliseconds: Double(freezeMs), quiesce: quiesce, sequentialHooksMilliseconds: sequential, ratio: sequential / quiesce.median)
+    }
+
+    static func machine() -> String {
+        let cpu = ((try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? "").split(separator: "\n")
+            .first { $0.hasPrefix("model name") }?.split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
+        let memory = ((try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8)) ?? "").split(separator: "\n").first?
+            .split(separator: " ").dropFirst().first.flatMap { Int($0) }.map { "\($0 / 1024 / 1024) GiB" } ?? "?"
+        return "\(ProcessInfo.processInfo.activeProcessorCount) cores (\(cpu)), \(memory)"
+    }
+
+    private func log(_ line: String) {
+        FileHandle.standardError.write(Data("quiesce-bench: \(line)\n".utf8))
+    }
+}
+
+/// `quiesce-bench writer`: the writer process the benchmark starts.
+struct BenchWriterCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "writer", abstract: "Run one benchmark writer (started by quiesce-bench run).")
+
+    @OptionGroup var busOptions: BusOptions
+
+    @Option(help: "The writer's name.")
+    var name: String
+
+    @Option(help: "The volume holding the writer's data directory.")
+    var volume: String
+
+    @Option(help: "How long Freeze takes, in ms.")
+    var freezeMs: Double = 0
+
+    func run() async throws {
+        let writer = BenchWriter(name: name, volume: volume, freezeDelay: .milliseconds(Int64(freezeMs)))
+        try await WriterService(writer: writer, bus: busOptions.bus).runUntilTerminated()
+    }
+}

@@ -1,0 +1,25 @@
+import Foundation
+import QuiesceTestSupport
+import Testing
+
+@Suite("The benchmark itself", .serialized)
+struct BenchmarkTests {
+    @Test("quiesce-bench with a few writers: every session succeeds and every phase is measured (no timing is checked here)")
+    func benchmarkRunsCorrectly() async throws {
+        try await Harness.with { harness in
+            let result = try await harness.run(Harness.binDirectory + "/quiesce-bench", ["run", "--writers", "1,3", "--sessions", "2", "--window-writers", "3", "--freeze-ms", "20", "--json"])
+            #expect(result.status == 0, "\(result.stderr)")
+            let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+            #expect(report["all-sessions-succeeded"] as? Bool == true)
+            let phases = try #require(report["phases"] as? [[String: Any]])
+            #expect(phases.count == 14)
+            for phase in phases {
+                let latency = try #require(phase["latency"] as? [String: Any])
+                #expect(latency["samples"] as? Int == 2, "\(phase["phase"] ?? "?")")
+                #expect((latency["median"] as? Double ?? 0) > 0)
+            }
+            let window = try #require(report["freeze-window"] as? [String: Any])
+            #expect((window["sequential-hooks-milliseconds"] as? Double ?? 0) >= 60)
+        }
+    }
+}
