@@ -74,15 +74,31 @@ extension BusConnection {
         return UInt32(pid)
     }
 
-    /// Changes of name owners, optionally only of names starting with `prefix`. The
-    /// subscription is in place when this returns; it ends when the stream's consumer stops.
-    public func nameOwnerChanges(prefix: String? = nil) async throws -> AsyncStream<NameOwnerChange> {
+    /// Which names ``BusConnection/nameOwnerChanges(of:)`` follows.
+    public enum NameFilter: Sendable, Hashable {
+        /// Every name.
+        case all
+        /// One name (unique or well-known).
+        case name(String)
+        /// A name and every name below it: `org.quiesce.Writer` follows `org.quiesce.Writer.*`.
+        case namespace(String)
+    }
+
+    /// Changes of name owners, filtered by the bus. The subscription is in place when this
+    /// returns; it ends when the stream's consumer stops.
+    public func nameOwnerChanges(of filter: NameFilter = .all) async throws -> AsyncStream<NameOwnerChange> {
         let (stream, continuation) = AsyncStream<NameOwnerChange>.makeStream()
+        var arg0: String?
+        var isNamespace = false
+        switch filter {
+        case .all: break
+        case .name(let name): arg0 = name
+        case .namespace(let namespace): (arg0, isNamespace) = (namespace, true)
+        }
         let subscription = try await subscribe(
-            sender: Self.bus, interface: Self.bus, member: "NameOwnerChanged", path: Self.busPath
+            sender: Self.bus, interface: Self.bus, member: "NameOwnerChanged", path: Self.busPath, arg0: arg0, arg0IsNamespace: isNamespace
         ) { signal in
             guard signal.arguments.count == 3, let name = signal.arguments[0].stringValue else { return }
-            if let prefix, !name.hasPrefix(prefix) { return }
             let old = signal.arguments[1].stringValue ?? ""
             let new = signal.arguments[2].stringValue ?? ""
             continuation.yield(NameOwnerChange(name: name, oldOwner: old.isEmpty ? nil : old, newOwner: new.isEmpty ? nil : new))

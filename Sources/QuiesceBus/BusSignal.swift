@@ -31,7 +31,9 @@ public final class SignalSubscription: Sendable {
 }
 
 extension BusConnection {
-    /// Subscribes to signals matching every non-nil filter. `handler` runs on the bus thread
+    /// Subscribes to signals matching every non-nil filter; the bus filters, so non-matching
+    /// signals never reach the process. `arg0IsNamespace` matches `arg0` and every name below it
+    /// (`org.quiesce.Writer` matches `org.quiesce.Writer.notes`). `handler` runs on the bus thread
     /// and must return quickly (hand the signal to a stream or a task).
     public func subscribe(
         sender: String? = nil,
@@ -39,6 +41,7 @@ extension BusConnection {
         member: String? = nil,
         path: String? = nil,
         arg0: String? = nil,
+        arg0IsNamespace: Bool = false,
         handler: @escaping @Sendable (BusSignal) -> Void
     ) async throws -> SignalSubscription {
         typealias Handler = @Sendable (BusSignal) -> Void
@@ -46,7 +49,8 @@ extension BusConnection {
         let box = CallbackBox<Handler>(handler)
         let id = try await loop.run {
             g_dbus_connection_signal_subscribe(
-                connection.raw, sender, interface, member, path, arg0, G_DBUS_SIGNAL_FLAGS_NONE,
+                connection.raw, sender, interface, member, path, arg0,
+                arg0IsNamespace ? G_DBUS_SIGNAL_FLAGS_MATCH_ARG0_NAMESPACE : G_DBUS_SIGNAL_FLAGS_NONE,
                 { _, sender, path, interface, name, parameters, userData in
                     let signal = BusSignal(
                         sender: sender.map { String(cString: $0) } ?? "",

@@ -164,7 +164,7 @@ public actor Coordinator {
     }
 
     private func watchOwner(_ owner: String, endpoint: SessionEndpoint) async throws -> Task<Void, Never> {
-        let changes = try await connection.nameOwnerChanges(prefix: owner)
+        let changes = try await connection.nameOwnerChanges(of: .name(owner))
         let stillThere = (try? await connection.nameOwner(owner)) != nil
         return Task {
             if stillThere {

@@ -31,7 +31,7 @@ actor WriterDirectory {
 
     /// Starts following the bus, then lists the writers already on it.
     func start() async throws {
-        let changes = try await connection.nameOwnerChanges(prefix: BusNames.writerPrefix)
+        let changes = try await connection.nameOwnerChanges(of: .namespace(String(BusNames.writerPrefix.dropLast())))
         follower = Task { [weak self] in
             for await change in changes {
                 await self?.apply(change)
@@ -50,6 +50,7 @@ actor WriterDirectory {
     }
 
     private func apply(_ change: NameOwnerChange) {
+        guard change.name.hasPrefix(BusNames.writerPrefix) else { return }
         if let owner = change.newOwner {
             if owners[change.name] != owner { logger.info("writer appeared: \(change.name) (\(owner))") }
             owners[change.name] = owner

@@ -5,7 +5,7 @@ import QuiesceProtocol
 
 /// Connects an ``EventProcessor`` to the bus: one event at a time, the writer's properties,
 /// and the safety net that thaws the writer when nobody else will (the freeze lease runs out,
-/// or whoever sent Freeze leaves the bus).
+/// or the coordinator, the only one who may send Freeze, leaves the bus).
 actor WriterEngine {
     let writer: Writer
     private let processor: EventProcessor
@@ -14,9 +14,10 @@ actor WriterEngine {
     private let queue = SerialQueue()
     private var object: ExportedObject?
     private var leases: [String: Task<Void, Never>] = [:]
+    /// Who sent each Freeze that has not been thawed or aborted yet, by session.
+    private var freezeSenders: [String: String] = [:]
     private var coordinatorOwner: String?
     private var coordinatorWatch: Task<Void, Never>?
-    private var callerWatches: [String: Task<Void, Never>] = [:]
 
     init(writer: Writer, connection: BusConnection, logger: Logger) {
         self.writer = writer
@@ -43,19 +44,24 @@ actor WriterEngine {
         self.object = object
     }
 
-    /// Starts following who owns `org.quiesce.Coordinator`: only that connection may send events.
+    /// Starts following who owns `org.quiesce.Coordinator`: only that connection may send events,
+    /// and when it leaves the bus, every session it froze is aborted.
     func followCoordinator() async throws {
-        let changes = try await connection.nameOwnerChanges(prefix: BusNames.coordinator)
+        let changes = try await connection.nameOwnerChanges(of: .name(BusNames.coordinator))
         coordinatorOwner = try await connection.nameOwner(BusNames.coordinator)
         coordinatorWatch = Task { [weak self] in
             for await change in changes where change.name == BusNames.coordinator {
-                await self?.setCoordinatorOwner(change.newOwner)
+                await self?.coordinatorChanged(from: change.oldOwner, to: change.newOwner)
             }
         }
     }
 
-    private func setCoordinatorOwner(_ owner: String?) {
-        coordinatorOwner = owner
+    private func coordinatorChanged(from old: String?, to new: String?) async {
+        coordinatorOwner = new
+        guard let old else { return }
+        for (session, sender) in freezeSenders where sender == old {
+            await selfAbort(session: session, failure: nil, reason: "\(old), which sent Freeze, left the bus")
+        }
     }
 
     /// Whether `sender` is the coordinator's current connection (asking the bus when the
@@ -82,7 +88,7 @@ actor WriterEngine {
         }
         let request = try EventRequest(event: event, call: call)
         if event == .freeze {
-            await guardFreeze(session: request.sessionId, lease: request.options.lease ?? writer.freezeTimeout, caller: request.caller)
+            await guardFreeze(session: request.sessionId, lease: request.options.lease ?? writer.freezeTimeout, sender: request.caller)
         }
         let processor = self.processor
         let result = await queue.run { () async -> Result<EventReply, EventOrderError> in
@@ -113,6 +119,10 @@ actor WriterEngine {
         if event == .thaw || event == .abort || event == .backupShutdown {
             endFreezeGuard(session: session)
         }
+        if event == .freeze, let sender = freezeSenders[session], sender != coordinatorOwner {
+            // The coordinator left while Freeze ran: nobody will thaw this session.
+            Task { await selfAbort(session: session, failure: nil, reason: "\(sender), which sent Freeze, left the bus") }
+        }
         if let failure = outcome.result.failure {
             logger.warning("\(event.methodName) failed", metadata: ["session": "\(session)", "failure": "\(failure.rawValue)", "message": "\(outcome.result.message)"])
         } else {
@@ -128,35 +138,26 @@ actor WriterEngine {
 
     // MARK: - The safety net
 
-    /// Starts the lease of a Freeze and watches its sender: if the lease runs out or the sender
-    /// leaves the bus before Thaw or Abort, the writer aborts on its own.
-    private func guardFreeze(session id: String, lease: Duration, caller: String) {
+    /// Starts the lease of a Freeze and notes its sender (the coordinator): if the lease runs
+    /// out, or the sender leaves the bus, before Thaw or Abort, the writer aborts on its own.
+    private func guardFreeze(session id: String, lease: Duration, sender: String) {
         leases[id]?.cancel()
         leases[id] = Task { [weak self] in
             guard (try? await Task.sleep(for: lease)) != nil else { return }
             await self?.selfAbort(session: id, failure: .timeout, reason: "the freeze lease of \(lease) ran out before Thaw")
         }
-        callerWatches[id]?.cancel()
-        let connection = self.connection
-        callerWatches[id] = Task { [weak self] in
-            guard let changes = try? await connection.nameOwnerChanges(prefix: caller) else { return }
-            // The caller may have left before the subscription was in place.
-            if (try? await connection.nameOwner(caller)) != nil {
-                for await change in changes where change.name == caller && change.newOwner == nil { break }
-            }
-            guard !Task.isCancelled else { return }
-            await self?.selfAbort(session: id, failure: nil, reason: "\(caller), which sent Freeze, left the bus")
-        }
+        freezeSenders[id] = sender
     }
 
     private func endFreezeGuard(session: String) {
         leases.removeValue(forKey: session)?.cancel()
-        callerWatches.removeValue(forKey: session)?.cancel()
+        freezeSenders[session] = nil
     }
 
     private func selfAbort(session id: String, failure: FailureCode?, reason: String) async {
         let processor = self.processor
         let outcome = await queue.run { await processor.abortIfFrozen(session: id, failure: failure, reason: reason) }
+        endFreezeGuard(session: id)
         guard let outcome else { return }
         logger.warning("aborted on its own: \(reason)", metadata: ["session": "\(id)"])
         await recorded(.abort, session: id, outcome)

@@ -120,7 +120,7 @@ struct BusConnectionTests {
     func names() async throws {
         let bus = try await PrivateBus.start()
         let watcher = try await BusConnection.connect(to: .address(bus.address))
-        let changes = try await watcher.nameOwnerChanges(prefix: "org.quiesce.Writer.")
+        let changes = try await watcher.nameOwnerChanges(of: .namespace("org.quiesce.Writer"))
         let writer = try await BusConnection.connect(to: .address(bus.address))
         try await writer.requestName("org.quiesce.Writer.t")
         #expect(try await watcher.nameOwner("org.quiesce.Writer.t") == writer.uniqueName)
