@@ -14,6 +14,8 @@ public final class BusConnection: Sendable {
 
     let loop: MainLoopThread
     let connection: GLibPointer
+    /// Routes calls of exported interfaces from GDBus's worker thread (see ``MethodCallRouter``).
+    let router = MethodCallRouter()
     private let closure: Mutex<ClosureState>
 
     private struct ClosureState {
@@ -47,6 +49,7 @@ public final class BusConnection: Sendable {
             }
             let uniqueName = String(cString: g_dbus_connection_get_unique_name(connection.raw))
             let bus = BusConnection(address: address, uniqueName: uniqueName, loop: loop, connection: connection)
+            bus.router.install(on: connection)
             try await bus.watchClosed()
             return bus
         } catch {

@@ -84,6 +84,7 @@ public final class ExportedObject: Sendable {
 
     /// Removes the object from the bus.
     public func unexport() {
+        connection.router.remove(path: path, interface: interface.name)
         g_dbus_connection_unregister_object(connection.connection.raw, registrationID)
     }
 }
@@ -131,6 +132,7 @@ extension BusConnection {
             if id == 0 { throw BusError(consuming: error!) }
             return id
         }
+        router.add(path: path, interface: interface, handler: handler)
         return ExportedObject(path: path, interface: interface, connection: self, registration: registration, registrationID: id)
     }
 }

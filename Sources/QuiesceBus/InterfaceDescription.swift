@@ -8,6 +8,8 @@ public final class InterfaceDescription: @unchecked Sendable {
     public let methods: [String]
     /// The names of the interface's properties.
     public let properties: [String]
+    /// Each method's input signature (its in-arguments' types, concatenated).
+    public let inputSignatures: [String: String]
 
     private let node: UnsafeMutablePointer<GDBusNodeInfo>
     let info: UnsafeMutablePointer<GDBusInterfaceInfo>
@@ -27,6 +29,13 @@ public final class InterfaceDescription: @unchecked Sendable {
         self.name = name
         self.methods = Self.names(info.pointee.methods) { String(cString: $0.pointee.name) }
         self.properties = Self.names(info.pointee.properties) { String(cString: $0.pointee.name) }
+        var signatures: [String: String] = [:]
+        var index = 0
+        while let method = info.pointee.methods?[index] {
+            signatures[String(cString: method.pointee.name)] = Self.names(method.pointee.in_args) { String(cString: $0.pointee.signature) }.joined()
+            index += 1
+        }
+        self.inputSignatures = signatures
     }
 
     private static func names<T>(
