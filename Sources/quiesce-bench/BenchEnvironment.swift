@@ -105,10 +105,14 @@ final class BenchEnvironment: @unchecked Sendable {
         return startTimes
     }
 
-    /// Resident memory of a process, in KiB.
-    static func rssKiB(_ process: Process) -> Int {
-        let status = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)) ?? ""
-        return status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }.flatMap { Int($0.split(separator: " ").dropFirst().first ?? "") } ?? 0
+    /// A process's memory in KiB: resident (RSS), proportional (PSS: shared pages divided among
+    /// the processes sharing them) and private (what the process alone costs).
+    static func memory(_ process: Process) -> BenchReport.Memory {
+        let rollup = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/smaps_rollup", encoding: .utf8)) ?? ""
+        func field(_ name: String) -> Int {
+            rollup.split(separator: "\n").first { $0.hasPrefix(name + ":") }.flatMap { Int($0.split(separator: " ").dropFirst().first ?? "") } ?? 0
+        }
+        return .init(rssKiB: field("Rss"), pssKiB: field("Pss"), privateKiB: field("Private_Clean") + field("Private_Dirty"))
     }
 
     func stop() async {

@@ -22,14 +22,25 @@ struct BenchReport: Codable, Sendable {
         var ratio: Double
     }
 
+    /// A process's memory, in KiB.
+    struct Memory: Codable, Sendable {
+        var rssKiB: Int
+        var pssKiB: Int
+        var privateKiB: Int
+
+        var summary: String {
+            String(format: "RSS %.1f MiB, PSS %.1f MiB, private %.1f MiB", Double(rssKiB) / 1024, Double(pssKiB) / 1024, Double(privateKiB) / 1024)
+        }
+    }
+
     var machine: String
     var sessions: Int
     var phases: [PhaseResult] = []
     var allSessionsSucceeded = true
     var freezeWindow: FreezeWindow?
-    var writerIdleRSSKiB: Int = 0
+    var writerIdleMemory: Memory?
     var writerStart: Statistics?
-    var coordinatorRSSKiB: [String: Int] = [:]
+    var coordinatorMemory: [String: Memory] = [:]
 
     var rendered: String {
         var text = "Quiesce benchmark on \(machine), \(sessions) sessions per size\n\n"
@@ -44,11 +55,11 @@ struct BenchReport: Codable, Sendable {
             text += "median \(format(window.quiesce.median)) ms, p99 \(format(window.quiesce.p99)) ms; "
             text += "\(window.writers) sequential hook scripts: \(format(window.sequentialHooksMilliseconds)) ms (\(String(format: "%.1f", window.ratio))x longer)"
         }
-        if let start = writerStart {
-            text += "\nWriter: idle RSS \(writerIdleRSSKiB / 1024) MiB (\(writerIdleRSSKiB) KiB); start (exec to name on the bus) median \(format(start.median)) ms, p99 \(format(start.p99)) ms"
+        if let start = writerStart, let memory = writerIdleMemory {
+            text += "\nWriter, idle: \(memory.summary); start (exec to name on the bus) median \(format(start.median)) ms, p99 \(format(start.p99)) ms"
         }
-        for (writers, rss) in coordinatorRSSKiB.sorted(by: { Int($0.key)! < Int($1.key)! }) {
-            text += "\nquiesced RSS with \(writers) writers: \(rss / 1024) MiB (\(rss) KiB)"
+        for (writers, memory) in coordinatorMemory.sorted(by: { Int($0.key)! < Int($1.key)! }) {
+            text += "\nquiesced with \(writers) writers: \(memory.summary)"
         }
         text += "\nAll sessions succeeded: \(allSessionsSucceeded ? "yes" : "NO")"
         return text

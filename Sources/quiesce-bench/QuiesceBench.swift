@@ -56,7 +56,8 @@ struct Run: AsyncParsableCommand {
                 if report.writerStart == nil {
                     try await Task.sleep(for: .milliseconds(500))
                     report.writerStart = Statistics(starts.map(\.milliseconds))
-                    report.writerIdleRSSKiB = Int(Statistics(environment.writers.map { Double(BenchEnvironment.rssKiB($0)) }).median)
+                    let memories = environment.writers.map(BenchEnvironment.memory).sorted { $0.rssKiB < $1.rssKiB }
+                    report.writerIdleMemory = memories[memories.count / 2]
                 }
                 var samples: [String: [Double]] = [:]
                 for iteration in 0..<(sessions + 2) {
@@ -72,7 +73,7 @@ struct Run: AsyncParsableCommand {
                     let latency = Statistics(samples[phase.methodName] ?? [])
                     report.phases.append(.init(writers: count, phase: phase.methodName, latency: latency, floor: floor, ratio: floor.median > 0 ? latency.median / floor.median : 0))
                 }
-                report.coordinatorRSSKiB["\(count)"] = BenchEnvironment.rssKiB(environment.coordinator)
+                report.coordinatorMemory["\(count)"] = BenchEnvironment.memory(environment.coordinator)
             } catch {
                 report.allSessionsSucceeded = false
                 log("\(count) writer(s): \(error)")
