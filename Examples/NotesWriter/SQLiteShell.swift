@@ -64,8 +64,11 @@ actor SQLiteShell {
     }
 
     /// Ends the `sqlite3` process; a transaction still open is rolled back by SQLite.
-    func close() {
+    func close() async {
         try? input.close()
-        process.waitUntilExit()
+        // Its output ends when it exits.
+        var iterator = output
+        while await iterator.next(isolation: self) != nil {}
+        output = iterator
     }
 }

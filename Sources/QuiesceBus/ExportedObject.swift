@@ -103,6 +103,8 @@ extension BusConnection {
         let connection = self.connection
         let id = try await loop.run { () throws -> UInt32 in
             var vtable = GDBusInterfaceVTable()
+            // Calls normally reach the handler through the connection's MethodCallRouter; GDBus
+            // dispatches here only in the moment between registration and routing.
             vtable.method_call = { _, sender, path, interface, method, parameters, invocation, userData in
                 let registration = CallbackBox<ExportedObject.Registration>.borrow(userData).value
                 let call = BusMethodCall(

@@ -23,6 +23,8 @@ actor BackupSession {
     private var componentPolicies: [String: [String: WriterPolicy]] = [:]
     private var backupType: BackupType = .full
     private var snapshotSet: SnapshotSet?
+    /// The backup document a restore session restores from.
+    private var restoreDocument: BackupDocument?
 
     private let caller: WriterCaller
     private let directory: WriterDirectory
@@ -310,8 +312,6 @@ actor BackupSession {
         await send(.postRestore, to: activeNames(), options: EventOptions(succeeded: succeeded))
         phase = .restored
     }
-
-    private var restoreDocument: BackupDocument?
 
     // MARK: - End
 

@@ -91,21 +91,16 @@ public actor Coordinator {
 
     private func listWriters() async -> [BusValue] {
         let writers = await directory.writers
-        let connection = self.connection
+        let caller = self.caller
         let rows = await withTaskGroup(of: [String].self) { group in
             for writer in writers {
                 group.addTask {
-                    do {
-                        let reply = try await connection.call(
-                            destination: writer.owner, path: BusNames.writerPath, interface: "org.freedesktop.DBus.Properties",
-                            method: "GetAll", arguments: [.string(BusNames.writerInterface)], timeout: .seconds(2)
-                        )
-                        let properties = reply.first?.stringKeyedDictionary ?? [:]
-                        let text = { (key: String) in properties[key]?.stringValue ?? "" }
-                        return [writer.name, text("ClassId"), text("InstanceId"), text("State"), text("LastError")]
-                    } catch {
+                    // Through the limiter: hundreds of writers must not exceed the bus's pending replies.
+                    guard let properties = await caller.properties(owner: writer.owner) else {
                         return [writer.name, "", "", WriterState.unknown.rawValue, FailureCode.notResponding.rawValue]
                     }
+                    let text = { (key: String) in properties[key]?.stringValue ?? "" }
+                    return [writer.name, text("ClassId"), text("InstanceId"), text("State"), text("LastError")]
                 }
             }
             var rows: [[String]] = []

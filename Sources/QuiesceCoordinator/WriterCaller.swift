@@ -61,6 +61,16 @@ struct WriterCaller: Sendable {
         }
     }
 
+    /// A writer's properties (for ListWriters), or `nil` if it does not answer within two seconds.
+    func properties(owner: String) async -> [String: BusValue]? {
+        await limiter.withPermit {
+            try? await connection.call(
+                destination: owner, path: BusNames.writerPath, interface: "org.freedesktop.DBus.Properties",
+                method: "GetAll", arguments: [.string(BusNames.writerInterface)], timeout: .seconds(2)
+            ).first?.stringKeyedDictionary
+        }
+    }
+
     /// Whether a writer still answers on the bus (a Peer.Ping within two seconds).
     func ping(owner: String) async -> Bool {
         await limiter.withPermit {
