@@ -36,9 +36,10 @@ let package = Package(
         .target(name: "QuiesceBus", dependencies: ["CGLib"]),
         .target(name: "Quiesce"),
         .target(name: "QuiesceProtocol", dependencies: ["Quiesce", "QuiesceBus"]),
+        .target(name: "QuiesceCopy"),
         .target(name: "QuiesceWriter", dependencies: ["Quiesce", "QuiesceBus", "QuiesceProtocol", logging, serviceLifecycle]),
-        .target(name: "QuiesceRequester", dependencies: ["Quiesce", "QuiesceBus"]),
-        .target(name: "QuiesceCoordinator", dependencies: ["Quiesce", "QuiesceBus", "QuiesceProtocol", logging]),
+        .target(name: "QuiesceRequester", dependencies: ["Quiesce", "QuiesceBus", "QuiesceCopy"]),
+        .target(name: "QuiesceCoordinator", dependencies: ["Quiesce", "QuiesceBus", "QuiesceProtocol", "QuiesceCopy", logging]),
         .target(name: "QuiesceTesting", dependencies: ["Quiesce", "QuiesceProtocol", "QuiesceWriter"]),
         .target(name: "QuiesceCommandLine", dependencies: ["QuiesceBus", argumentParser, logging]),
         .executableTarget(
@@ -49,7 +50,7 @@ let package = Package(
 
         .executableTarget(
             name: "quiesce-bench",
-            dependencies: ["QuiesceRequester", "QuiesceWriter", "QuiesceCommandLine", "Quiesce", "QuiesceBus", argumentParser]
+            dependencies: ["QuiesceRequester", "QuiesceCommandLine", "Quiesce", "QuiesceBus", argumentParser]
         ),
 
         // MARK: - Examples

@@ -1,4 +1,7 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import Logging
 import Quiesce
 import QuiesceWriter
 
@@ -39,16 +42,21 @@ struct FlakyError: Error, CustomStringConvertible {
     var description: String
 }
 
-/// A writer that vetoes, hangs or crashes at a chosen event, for demos and tests. It prints
-/// every event it receives to standard error as `EVENT <name> <session>`.
+/// A writer that vetoes, hangs or crashes at a chosen event, for demos and tests. It logs every
+/// event it receives to standard error as `EVENT <name> <session> <monotonic time>`.
 final class FlakyWriter: Writer, @unchecked Sendable {
     let dataDirectory: String
     /// Another directory of the writer's data, maybe on another volume.
     let otherDirectory: String?
     let misbehaviour: Misbehaviour
     private let counter = Counter()
+    private let logger: Logger
 
-    init(name: String, level: ApplicationLevel, freezeTimeout: Duration, dataDirectory: String, otherDirectory: String?, misbehaviour: Misbehaviour) {
+    init(
+        name: String, level: ApplicationLevel, freezeTimeout: Duration, dataDirectory: String, otherDirectory: String?,
+        misbehaviour: Misbehaviour, logger: Logger
+    ) {
+        self.logger = logger
         self.dataDirectory = dataDirectory
         self.otherDirectory = otherDirectory
         self.misbehaviour = misbehaviour
@@ -67,7 +75,8 @@ final class FlakyWriter: Writer, @unchecked Sendable {
         // A monotonic timestamp (comparable across processes) lets tests check the order of events.
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
-        FileHandle.standardError.write(Data("EVENT \(event.methodName) \(session.id) \(now.tv_sec).\(String(format: "%09ld", now.tv_nsec))\n".utf8))
+        let nanoseconds = String(now.tv_nsec)
+        logger.notice("EVENT \(event.methodName) \(session.id) \(now.tv_sec).\(String(repeating: "0", count: 9 - nanoseconds.count))\(nanoseconds)")
         if event == .prepareForSnapshot, otherDirectory != nil {
             // The page's C: and D: example: all of the writer's files must be in the set.
             guard try vetoUnlessFilesAreInSnapshotSet([dataDirectory, otherDirectory!], session) else { return true }
@@ -86,7 +95,7 @@ final class FlakyWriter: Writer, @unchecked Sendable {
         case .hang:
             while true { try? await Task.sleep(for: .seconds(3600)) }
         case .crash:
-            FileHandle.standardError.write(Data("CRASH at \(event.methodName)\n".utf8))
+            logger.notice("CRASH at \(event.methodName)")
             kill(getpid(), SIGKILL)
             return false
         case .slow:
@@ -102,7 +111,7 @@ final class FlakyWriter: Writer, @unchecked Sendable {
     override func onPostSnapshot(_ session: WriterSession) async throws -> Bool { try await act(.postSnapshot, session) }
     override func onAbort(_ session: WriterSession) async throws -> Bool {
         let result = try await act(.abort, session)
-        FileHandle.standardError.write(Data("ABORTED \(session.id)\n".utf8))
+        logger.notice("ABORTED \(session.id)")
         return result
     }
     override func onBackupComplete(_ session: WriterSession) async throws -> Bool { try await act(.backupComplete, session) }
@@ -119,3 +128,4 @@ actor Counter {
         return value
     }
 }
+

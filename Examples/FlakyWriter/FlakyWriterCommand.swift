@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import Quiesce
 import QuiesceCommandLine
 import QuiesceWriter
@@ -72,7 +71,7 @@ struct FlakyWriterCommand: AsyncParsableCommand {
         )
         let writer = FlakyWriter(
             name: name, level: ApplicationLevel(rawValue: level)!, freezeTimeout: .milliseconds(Int64(freezeTimeout * 1000)),
-            dataDirectory: data, otherDirectory: also, misbehaviour: misbehaviour
+            dataDirectory: data, otherDirectory: also, misbehaviour: misbehaviour, logger: logger
         )
         try await WriterService(writer: writer, bus: busOptions.bus, logger: logger).runUntilTerminated()
     }

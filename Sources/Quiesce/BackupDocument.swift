@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Whether a component's data in a backup is consistent for its application.
 public enum Consistency: String, Codable, Sendable {

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The JSON form Quiesce uses for documents on the bus and on disk: sorted keys,
 /// kebab-case keys, ISO 8601 dates.

@@ -1,5 +1,4 @@
 internal import CGLib
-import Foundation
 
 /// One GLib main context running on one dedicated thread. Every GDBus callback of a
 /// ``BusConnection`` arrives here; Swift code hands work to it with ``perform(_:)`` and never
@@ -13,13 +12,16 @@ final class MainLoopThread: Sendable {
         let loop = GLibPointer(g_main_loop_new(context.raw, 0))
         self.context = context
         self.loop = loop
-        let thread = Thread {
+        // A GLib thread (not Foundation's), so that writers need not load Foundation.
+        let box = CallbackBox((context: context, loop: loop))
+        let thread = g_thread_new(name, { data in
+            let (context, loop) = CallbackBox<(context: GLibPointer, loop: GLibPointer)>.take(data).value
             g_main_context_push_thread_default(context.raw)
             g_main_loop_run(loop.raw)
             g_main_context_pop_thread_default(context.raw)
-        }
-        thread.name = name
-        thread.start()
+            return nil
+        }, box.retainedPointer())
+        g_thread_unref(thread)  // detached: it ends when the loop quits
     }
 
     /// Runs `body` on the loop thread, soon. `body` must not block.

@@ -1,5 +1,3 @@
-import Foundation
-
 /// Formats rows as a left-aligned text table with a header, like `vssadmin` and `busctl`.
 public struct Table: Sendable {
     /// The column titles.
@@ -19,7 +17,7 @@ public struct Table: Sendable {
             ([header] + rows).map { $0[column].count }.max() ?? 0
         }
         let format = { (row: [String]) in
-            zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
+            zip(row, widths).map { $0 + String(repeating: " ", count: max(0, $1 - $0.count)) }.joined(separator: "  ")
                 .trimmingTrailingSpaces
         }
         return ([format(header)] + rows.map(format)).joined(separator: "\n")

@@ -1,5 +1,6 @@
 import Foundation
 import Quiesce
+import QuiesceCopy
 
 /// The embedded default provider: copies each volume directory into the snapshot set,
 /// reflinking where the filesystem can (btrfs, XFS) and copying bytes elsewhere.

@@ -1,5 +1,6 @@
 import Foundation
 import Quiesce
+import QuiesceCopy
 
 /// A whole backup, the way `quiescectl backup` makes one: a session through every step, the
 /// data copied out of the snapshot set into `destination/data/`, and the backup document

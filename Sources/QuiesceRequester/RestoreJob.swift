@@ -1,5 +1,6 @@
 import Foundation
 import Quiesce
+import QuiesceCopy
 
 /// A whole restore, the way `quiescectl restore` makes one: PreRestore to the writers of the
 /// backup, the files put back on their volumes, PostRestore.

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Quiesce
 
 /// The base class of every Quiesce writer. Subclass it, override the handlers your

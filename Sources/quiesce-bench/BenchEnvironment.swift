@@ -88,16 +88,19 @@ final class BenchEnvironment: @unchecked Sendable {
         }
     }
 
-    /// Starts `count` writers one after another; returns each one's start time (exec → name on the bus).
+    /// Starts `count` writers one after another; returns each one's start time (exec → name on the
+    /// bus). The writers are `flaky-writer` processes that misbehave in no way (a Freeze that
+    /// takes `freezeDelay` at most), logging only warnings.
     func startWriters(_ count: Int, freezeDelay: Duration) async throws -> [Duration] {
         var startTimes: [Duration] = []
         for _ in 0..<count {
             let name = "bench\(writers.count)"
             try FileManager.default.createDirectory(atPath: volume + "/" + name, withIntermediateDirectories: true)
             let started = ContinuousClock.now
+            let slowFreeze = freezeDelay > .zero ? ["--at", "Freeze", "--mode", "slow", "--delay-ms", "\(Int(freezeDelay.milliseconds))"] : []
             writers.append(try Self.spawn(
-                Self.binDirectory + "/quiesce-bench",
-                ["writer", "--address", address, "--name", name, "--volume", volume, "--freeze-ms", "\(freezeDelay.milliseconds)"]
+                Self.binDirectory + "/flaky-writer",
+                ["--address", address, "--name", name, "--data", volume + "/" + name, "--log-level", "warning"] + slowFreeze
             ))
             try await waitForName(BusNames.writerBusName(name))
             startTimes.append(ContinuousClock.now - started)

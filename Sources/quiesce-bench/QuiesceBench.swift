@@ -4,7 +4,6 @@ import Quiesce
 import QuiesceBus
 import QuiesceCommandLine
 import QuiesceRequester
-import QuiesceWriter
 
 /// `quiesce-bench`: fan-out latency, freeze window and footprint, beside the D-Bus floor and
 /// sequential hooks.
@@ -13,7 +12,7 @@ struct QuiesceBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "quiesce-bench",
         abstract: "Measure Quiesce against the D-Bus floor and sequential freeze hooks (use a release build).",
-        subcommands: [Run.self, BenchWriterCommand.self],
+        subcommands: [Run.self],
         defaultSubcommand: Run.self
     )
 }
@@ -164,26 +163,5 @@ struct Run: AsyncParsableCommand {
 
     private func log(_ line: String) {
         FileHandle.standardError.write(Data("quiesce-bench: \(line)\n".utf8))
-    }
-}
-
-/// `quiesce-bench writer`: the writer process the benchmark starts.
-struct BenchWriterCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "writer", abstract: "Run one benchmark writer (started by quiesce-bench run).")
-
-    @OptionGroup var busOptions: BusOptions
-
-    @Option(help: "The writer's name.")
-    var name: String
-
-    @Option(help: "The volume holding the writer's data directory.")
-    var volume: String
-
-    @Option(help: "How long Freeze takes, in ms.")
-    var freezeMs: Double = 0
-
-    func run() async throws {
-        let writer = BenchWriter(name: name, volume: volume, freezeDelay: .milliseconds(Int64(freezeMs)))
-        try await WriterService(writer: writer, bus: busOptions.bus).runUntilTerminated()
     }
 }

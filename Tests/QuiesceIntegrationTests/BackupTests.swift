@@ -3,9 +3,16 @@ import Quiesce
 import QuiesceTestSupport
 import Testing
 
-/// The events a flaky-writer printed, in order.
+/// The lines a flaky-writer logged with `EVENT <event> <session> <time>`, from `EVENT` on.
+func eventLines(of process: ChildProcess) -> [[Substring]] {
+    process.output.split(separator: "\n").compactMap { line in
+        line.range(of: "EVENT ").map { line[$0.lowerBound...].split(separator: " ") }
+    }
+}
+
+/// The events a flaky-writer received, in order.
 func events(of process: ChildProcess) -> [String] {
-    process.output.split(separator: "\n").filter { $0.hasPrefix("EVENT ") }.map { String($0.split(separator: " ")[1]) }
+    eventLines(of: process).map { String($0[1]) }
 }
 
 /// Runs `sqlite3` on a database and returns its output.

@@ -122,8 +122,7 @@ struct PolicyAndRetryTests {
             ]
             #expect(try await harness.quiescectl(["backup", "--volume", volume, "--to", harness.bus.directory + "/backup"]).status == 0)
             func time(_ process: ChildProcess, _ event: String) -> Double {
-                let line = process.output.split(separator: "\n").first { $0.hasPrefix("EVENT \(event) ") }
-                return Double(line?.split(separator: " ").last ?? "") ?? .nan
+                Double(eventLines(of: process).first { $0[1] == event }?.last ?? "") ?? .nan
             }
             let freezes = writers.sorted { time($0.1, "Freeze") < time($1.1, "Freeze") }.map(\.0)
             let thaws = writers.sorted { time($0.1, "Thaw") < time($1.1, "Thaw") }.map(\.0)
