@@ -73,10 +73,7 @@ final class FlakyWriter: Writer, @unchecked Sendable {
 
     private func act(_ event: WriterEvent, _ session: WriterSession) async throws -> Bool {
         // A monotonic timestamp (comparable across processes) lets tests check the order of events.
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        let nanoseconds = String(now.tv_nsec)
-        logger.notice("EVENT \(event.methodName) \(session.id) \(now.tv_sec).\(String(repeating: "0", count: 9 - nanoseconds.count))\(nanoseconds)")
+        logger.notice("EVENT \(event.methodName) \(session.id) \(Self.monotonicTime())")
         if event == .prepareForSnapshot, otherDirectory != nil {
             // The page's C: and D: example: all of the writer's files must be in the set.
             guard try vetoUnlessFilesAreInSnapshotSet([dataDirectory, otherDirectory!], session) else { return true }
@@ -102,6 +99,14 @@ final class FlakyWriter: Writer, @unchecked Sendable {
             try await Task.sleep(for: misbehaviour.delay)
             return true
         }
+    }
+
+    /// CLOCK_MONOTONIC as `seconds.nanoseconds`, the same clock in every process.
+    private static func monotonicTime() -> String {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        let nanoseconds = String(now.tv_nsec)
+        return "\(now.tv_sec).\(String(repeating: "0", count: 9 - nanoseconds.count))\(nanoseconds)"
     }
 
     override func onPrepareBackup(_ session: WriterSession) async throws -> Bool { try await act(.prepareForBackup, session) }

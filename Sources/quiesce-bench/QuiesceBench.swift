@@ -58,16 +58,18 @@ struct Run: AsyncParsableCommand {
                     let memories = environment.writers.map(BenchEnvironment.memory).sorted { $0.rssKiB < $1.rssKiB }
                     report.writerIdleMemory = memories[memories.count / 2]
                 }
+                // Sessions and floor rounds alternate, so that both see the machine in the same state.
                 var samples: [String: [Double]] = [:]
+                var floorSamples: [Double] = []
                 for iteration in 0..<(sessions + 2) {
                     let timings = try await Self.session(environment, expecting: count)
-                    if iteration >= 2 {  // two warm-up sessions
+                    let ping = try await Self.floorRound(environment, writers: count)
+                    if iteration >= 2 {  // two warm-up rounds
                         for (phase, microseconds) in timings { samples[phase, default: []].append(Double(microseconds) / 1000) }
-                    } else if timings.isEmpty {
-                        report.allSessionsSucceeded = false
+                        floorSamples.append(ping)
                     }
                 }
-                let floor = Statistics(try await Self.floor(environment, writers: count, repetitions: sessions))
+                let floor = Statistics(floorSamples)
                 for phase in Self.phases {
                     let latency = Statistics(samples[phase.methodName] ?? [])
                     report.phases.append(.init(writers: count, phase: phase.methodName, latency: latency, floor: floor, ratio: floor.median > 0 ? latency.median / floor.median : 0))
@@ -107,25 +109,21 @@ struct Run: AsyncParsableCommand {
         return timings.compactMapValues(\.uint64Value)
     }
 
-    /// The floor: one connection pings every writer in parallel (at most 120 in flight, like the
-    /// coordinator, under the bus's 128 pending replies).
-    static func floor(_ environment: BenchEnvironment, writers: Int, repetitions: Int) async throws -> [Double] {
+    /// One round of the floor, in ms: one connection pings every writer in parallel (at most 120
+    /// in flight, like the coordinator, under the bus's 128 pending replies).
+    static func floorRound(_ environment: BenchEnvironment, writers: Int) async throws -> Double {
         let connection = environment.connection
-        var samples: [Double] = []
-        for iteration in 0..<(repetitions + 2) {
-            let started = ContinuousClock.now
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for index in 0..<writers {
-                    if index >= 120 { try await group.next() }
-                    group.addTask {
-                        _ = try await connection.call(destination: BusNames.writerBusName("bench\(index)"), path: BusNames.writerPath, interface: "org.freedesktop.DBus.Peer", method: "Ping")
-                    }
+        let started = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<writers {
+                if index >= 120 { try await group.next() }
+                group.addTask {
+                    _ = try await connection.call(destination: BusNames.writerBusName("bench\(index)"), path: BusNames.writerPath, interface: "org.freedesktop.DBus.Peer", method: "Ping")
                 }
-                try await group.waitForAll()
             }
-            if iteration >= 2 { samples.append((ContinuousClock.now - started).milliseconds) }
+            try await group.waitForAll()
         }
-        return samples
+        return (ContinuousClock.now - started).milliseconds
     }
 
     /// The freeze window with slow-freezing writers, beside the same hooks run one by one.
