@@ -2,6 +2,7 @@ import Logging
 import Quiesce
 import QuiesceBus
 import QuiesceProtocol
+import Synchronization
 
 /// Connects an ``EventProcessor`` to the bus: one event at a time, the writer's properties,
 /// and the safety net that thaws the writer when nobody else will (the freeze lease runs out,
@@ -12,19 +13,31 @@ actor WriterEngine {
     private let connection: BusConnection
     private let logger: Logger
     private let queue = SerialQueue()
-    private var object: ExportedObject?
     private var leases: [String: Task<Void, Never>] = [:]
     /// Who sent each Freeze that has not been thawed or aborted yet, by session.
     private var freezeSenders: [String: String] = [:]
     private var coordinatorOwner: String?
     private var coordinatorWatch: Task<Void, Never>?
+    /// Property changes, applied in order after the reply has gone (so the bus routes the reply
+    /// before the PropertiesChanged broadcast).
+    private let propertyUpdates: AsyncStream<[String: BusValue]>.Continuation
+    private let propertyWriter: Task<Void, Never>
 
     init(writer: Writer, connection: BusConnection, logger: Logger) {
         self.writer = writer
         self.processor = EventProcessor(writer: writer)
         self.connection = connection
         self.logger = logger
+        let (updates, continuation) = AsyncStream<[String: BusValue]>.makeStream()
+        let objectBox = WeakObjectBox()
+        self.objectBox = objectBox
+        self.propertyUpdates = continuation
+        self.propertyWriter = Task {
+            for await update in updates { objectBox.object?.setProperties(update) }
+        }
     }
+
+    private let objectBox: WeakObjectBox
 
     /// The properties the writer object starts with.
     nonisolated var initialProperties: [String: BusValue] {
@@ -41,7 +54,7 @@ actor WriterEngine {
     }
 
     func attach(_ object: ExportedObject) {
-        self.object = object
+        objectBox.object = object
     }
 
     /// Starts following who owns `org.quiesce.Coordinator`: only that connection may send events,
@@ -128,7 +141,7 @@ actor WriterEngine {
         } else {
             logger.debug("\(event.methodName) done", metadata: ["session": "\(session)", "state": "\(outcome.result.state.rawValue)"])
         }
-        object?.setProperties([
+        propertyUpdates.yield([
             "State": .string(outcome.result.state.rawValue),
             "LastError": .string(outcome.result.failure?.rawValue ?? FailureCode.noErrorText),
             "LastMessage": .string(outcome.result.message),
@@ -168,5 +181,14 @@ actor WriterEngine {
         for id in await processor.frozenSessions {
             await selfAbort(session: id, failure: nil, reason: reason)
         }
+    }
+}
+
+/// The writer's exported object, for the task that applies property changes.
+private final class WeakObjectBox: Sendable {
+    private let lock = Mutex<ExportedObject?>(nil)
+    var object: ExportedObject? {
+        get { lock.withLock { $0 } }
+        set { lock.withLock { $0 = newValue } }
     }
 }
