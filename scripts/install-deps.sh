@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Quiesce needs to build, demo and test, if any is missing.
+# Installs the Debian packages Quiesce needs to build, demo and test, if any is missing:
+# GLib/GIO headers (CGLib), dbus-daemon (private buses), busctl (from systemd; the tests read
+# writer properties with it), sqlite3 (the notes writer), setpriv (util-linux; security tests).
 set -euo pipefail
-packages=(libxml2 libglib2.0-dev libdbus-1-dev dbus dbus-bin sqlite3 libsqlite3-dev python3 python3-dbus util-linux btrfs-progs e2fsprogs)
+packages=(libxml2 libglib2.0-dev libglib2.0-bin libdbus-1-dev dbus dbus-daemon dbus-bin systemd sqlite3 util-linux)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
