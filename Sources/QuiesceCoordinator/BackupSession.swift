@@ -181,8 +181,20 @@ actor BackupSession {
         guard await snapshotLock.tryAcquire(for: id) else {
             throw Self.error(.busy, "another snapshot set is being created; wait and try again")
         }
+        // Released before the reply goes out, so the next DoSnapshotSet never sees a stale Busy.
+        do {
+            let result = try await createSnapshotSet(provider: provider, providerName: name)
+            await snapshotLock.release(for: id)
+            return result
+        } catch {
+            await snapshotLock.release(for: id)
+            throw error
+        }
+    }
+
+    /// The body of DoSnapshotSet, run while the session holds the snapshot lock.
+    private func createSnapshotSet(provider: any SnapshotProvider, providerName name: String) async throws -> (setId: String, snapshots: [String: String]) {
         let setId = UUID().uuidString.lowercased()
-        defer { Task { [snapshotLock, id] in await snapshotLock.release(for: id) } }
 
         progress("prepare-for-snapshot", "PrepareForSnapshot to \(activeNames().count) writer(s)")
         await send(.prepareForSnapshot, to: activeNames(), setId: setId)
