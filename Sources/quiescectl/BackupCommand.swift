@@ -107,6 +107,9 @@ struct BackupCommand: AsyncParsableCommand {
             document = try await job.run(with: client) { line in
                 FileHandle.standardError.write(Data((line + "\n").utf8))
             }
+        } catch let error as BusError where error.isPeerGone && error.message.contains(BusNames.coordinator) {
+            print("quiescectl: backup failed: quiesced is not running on \(busOptions.bus) (\(error.name))")
+            throw ExitCode(1)
         } catch let error as BusError {
             print("quiescectl: backup failed: \(error.message) (\(error.name))")
             throw ExitCode(1)

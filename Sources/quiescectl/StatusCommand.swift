@@ -24,7 +24,7 @@ struct StatusCommand: AsyncParsableCommand {
     func run() async throws {
         let client = try await connect(busOptions)
         guard let session else {
-            let sessions = try await client.listSessions()
+            let sessions = try await explained(busOptions) { try await client.listSessions() }
             if json {
                 print(try JSONCoding.encode(sessions, pretty: true))
             } else if sessions.isEmpty {
@@ -39,7 +39,7 @@ struct StatusCommand: AsyncParsableCommand {
         do {
             statuses = try await client.session(at: path).writerStatus()
         } catch let error as BusError {
-            throw ValidationError("cannot read session \(session): \(error.message)")
+            throw CommandFailure("cannot read session \(session): \(error.message)")
         }
         print(json ? try JSONCoding.encode(statuses, pretty: true) : statusTable(statuses))
     }

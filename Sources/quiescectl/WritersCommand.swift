@@ -1,6 +1,7 @@
 import ArgumentParser
 import Quiesce
 import QuiesceCommandLine
+import QuiesceBus
 import QuiesceRequester
 
 /// `quiescectl writers`: every writer and its state, like `vssadmin list writers`.
@@ -17,7 +18,7 @@ struct WritersCommand: AsyncParsableCommand {
 
     func run() async throws {
         let client = try await connect(busOptions)
-        let writers = try await client.listWriters()
+        let writers = try await explained(busOptions) { try await client.listWriters() }
         if json {
             print(try JSONCoding.encode(writers, pretty: true))
             return
@@ -33,11 +34,26 @@ struct WritersCommand: AsyncParsableCommand {
     }
 }
 
+/// A failure of a command, printed as `Error: <message>` (with no usage line) and exit status 1.
+struct CommandFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
 /// Connects to the coordinator's bus, turning failure into a message that says what to check.
 func connect(_ options: BusOptions) async throws -> QuiesceClient {
     do {
         return try await QuiesceClient.connect(to: options.bus)
     } catch {
-        throw ValidationError("cannot connect to \(options.bus): \(error)")
+        throw CommandFailure("cannot connect to \(options.bus): \(error)")
+    }
+}
+
+/// Runs `body`, explaining the usual reason a call fails: quiesced is not running on that bus.
+func explained<T>(_ options: BusOptions, _ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch let error as BusError where error.isPeerGone {
+        throw CommandFailure("quiesced is not running on \(options.bus) (\(error.name)); start it, or choose the bus with --system, --user or --address")
     }
 }
