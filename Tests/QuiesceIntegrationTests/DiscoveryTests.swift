@@ -32,4 +32,17 @@ struct DiscoveryTests {
             #expect(try JSONCoding.decode([WriterSummary].self, from: after.stdout).isEmpty)
         }
     }
+
+    @Test("Without quiesced on the bus, quiescectl says so instead of failing obscurely")
+    func noCoordinator() async throws {
+        try await Harness.with { harness in
+            let writers = try await harness.quiescectl(["writers"])
+            #expect(writers.status == 1)
+            #expect(writers.stderr.contains("quiesced is not running on the bus at \(harness.bus.address)"))
+            #expect(!writers.stderr.contains("Usage:"))
+            let backup = try await harness.quiescectl(["backup", "--volume", try harness.folder("v"), "--to", harness.bus.directory + "/b"])
+            #expect(backup.status == 1)
+            #expect(backup.stdout.contains("quiesced is not running"))
+        }
+    }
 }
