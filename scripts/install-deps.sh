@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Quiesce needs to build, demo and test, if any is missing:
 # GLib/GIO headers (CGLib), dbus-daemon (private buses), busctl (from systemd; the tests read
-# writer properties with it), sqlite3 (the notes writer), setpriv (util-linux; security tests).
+# writer properties with it), sqlite3 (the notes writer), setpriv (util-linux; security tests),
+# mkfs.btrfs and mkfs.ext4 (copy-provider tests on loop devices).
 set -euo pipefail
-packages=(libxml2 libglib2.0-dev libglib2.0-bin libdbus-1-dev dbus dbus-daemon dbus-bin systemd sqlite3 util-linux)
+packages=(libxml2 libglib2.0-dev libglib2.0-bin libdbus-1-dev dbus dbus-daemon dbus-bin systemd sqlite3 util-linux btrfs-progs e2fsprogs)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
