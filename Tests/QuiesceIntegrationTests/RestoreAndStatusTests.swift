@@ -84,4 +84,39 @@ struct RestoreAndStatusTests {
             try await session.close()
         }
     }
+
+    @Test("A writer in as many sessions as it takes reports status-not-available to the next one")
+    func statusNotAvailable() async throws {
+        try await Harness.with { harness in
+            try await harness.startCoordinator()
+            let volume = try harness.folder("volume")
+            try await harness.startFlakyWriter("w", volume: volume)
+            let client = QuiesceClient(connection: harness.connection)
+            var sessions: [RequesterSession] = []
+            for _ in 0..<9 {  // the SDK's default limit is 8 sessions per writer
+                let session = try await client.createSession()
+                _ = try await session.gatherWriterMetadata()
+                try await session.addVolumes([volume])
+                try await session.prepareForBackup()
+                sessions.append(session)
+            }
+            let statuses = try await sessions.asyncMap { try await $0.writerStatus().first { $0.name == "w" } }
+            #expect(statuses.prefix(8).allSatisfy { $0?.failure == nil })
+            #expect(statuses.last??.failure == .statusNotAvailable)
+            #expect(statuses.last??.message == "the writer is in 8 sessions, its limit")
+            let decision = RetryPolicy().decide(statuses.last!!, metadata: nil, volumes: [volume], attempt: 1, retryableFailures: 0, restarted: false)
+            #expect(decision.reason.contains("waiting longer"))
+            for session in sessions { try await session.close() }
+            #expect(try await harness.writerProperty("w", "Sessions") == "u 0")
+        }
+    }
+}
+
+extension Array where Element: Sendable {
+    /// Maps the elements in order with an async function.
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var result: [T] = []
+        for element in self { result.append(try await transform(element)) }
+        return result
+    }
 }
