@@ -52,6 +52,4 @@ public enum WriterEvent: String, Codable, Sendable, CaseIterable {
         return current.isFailed ? current : .stable
     }
 
-    /// The events of a snapshot set, in the order they are sent.
-    public static let snapshotSequence: [WriterEvent] = [.prepareForSnapshot, .freeze, .thaw, .postSnapshot]
 }

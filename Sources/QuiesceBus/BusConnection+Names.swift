@@ -39,11 +39,6 @@ extension BusConnection {
         }
     }
 
-    /// Gives up `name`.
-    public func releaseName(_ name: String) async throws {
-        _ = try await callBus("ReleaseName", [.string(name)])
-    }
-
     /// Every name on the bus, unique and well-known.
     public func listNames() async throws -> [String] {
         try await callBus("ListNames").first?.stringArray ?? []

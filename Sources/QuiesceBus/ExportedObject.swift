@@ -77,11 +77,6 @@ public final class ExportedObject: Sendable {
         setProperties([name: value])
     }
 
-    /// Emits a signal of the exported interface from this object.
-    public func emitSignal(_ name: String, _ arguments: [BusValue]) throws {
-        try connection.emitSignal(path: path, interface: interface.name, name: name, arguments: arguments)
-    }
-
     /// Removes the object from the bus.
     public func unexport() {
         connection.router.remove(path: path, interface: interface.name)

@@ -4,10 +4,6 @@ internal import CGLib
 public final class InterfaceDescription: @unchecked Sendable {
     /// The interface name, e.g. `org.quiesce.Writer1`.
     public let name: String
-    /// The names of the interface's methods.
-    public let methods: [String]
-    /// The names of the interface's properties.
-    public let properties: [String]
     /// Each method's input signature (its in-arguments' types, concatenated).
     public let inputSignatures: [String: String]
 
@@ -27,8 +23,6 @@ public final class InterfaceDescription: @unchecked Sendable {
         self.node = node
         self.info = info
         self.name = name
-        self.methods = Self.names(info.pointee.methods) { String(cString: $0.pointee.name) }
-        self.properties = Self.names(info.pointee.properties) { String(cString: $0.pointee.name) }
         var signatures: [String: String] = [:]
         var index = 0
         while let method = info.pointee.methods?[index] {

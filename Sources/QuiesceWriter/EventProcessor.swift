@@ -54,9 +54,6 @@ package actor EventProcessor {
     /// The sessions that may hold writes (Freeze came, Thaw or Abort did not).
     package var frozenSessions: [String] { sessions.filter(\.value.mayBeFrozen).map(\.key).sorted() }
 
-    /// The writer's state in a session, `nil` when it is not in it.
-    package func state(of session: String) -> WriterState? { sessions[session]?.state }
-
     /// Handles one event to completion. Throws ``EventOrderError`` (and changes nothing) when the
     /// event does not follow the session's previous event.
     package func process(_ request: EventRequest) async throws(EventOrderError) -> EventReply {
