@@ -34,16 +34,20 @@ private struct KebabKey: CodingKey {
 }
 
 extension String {
+    /// `freezeTimeoutMilliseconds` → `freeze-timeout-milliseconds`. Keys are ASCII Swift names,
+    /// so bytes suffice (Unicode property lookups showed in profiles of Identify).
     fileprivate var kebabCased: String {
-        var result = ""
-        for character in self {
-            if character.isUppercase {
-                result += "-" + character.lowercased()
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(utf8.count + 4)
+        for byte in utf8 {
+            if byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") {
+                bytes.append(UInt8(ascii: "-"))
+                bytes.append(byte + 32)
             } else {
-                result.append(character)
+                bytes.append(byte)
             }
         }
-        return result
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     fileprivate var camelCased: String {
