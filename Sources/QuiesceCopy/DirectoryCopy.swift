@@ -1,4 +1,10 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import Subprocess
+import SystemPackage
 
 /// Copies a directory tree with `cp -a --reflink=auto`: attributes are kept, and on btrfs or
 /// XFS the copy shares blocks with the original until either changes.
@@ -10,28 +16,20 @@ public enum DirectoryCopy {
     }
 
     /// Copies the contents of `source` into `destination`, creating it.
+    ///
+    /// `cp` runs through swift-subprocess: Foundation's `Process` leaked a few hundred bytes per
+    /// launch, which a coordinator copying thousands of times would notice (heaptrack showed it).
     public static func copyContents(of source: String, to destination: String) async throws {
         try FileManager.default.createDirectory(atPath: destination, withIntermediateDirectories: true)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/cp")
-        process.arguments = ["-a", "--reflink=auto", "--", source + "/.", destination]
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        // Both ends of the pipe are closed here: a long-running daemon copies thousands of times.
-        defer { try? errors.fileHandleForReading.close() }
-        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do {
-                try process.run()
-                try? errors.fileHandleForWriting.close()
-            } catch {
-                continuation.resume(throwing: error)
-            }
-        }
-        guard status == 0 else {
-            let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            throw Failure(description: "copying \(source) to \(destination) failed: \(text.trimmingCharacters(in: .whitespacesAndNewlines))")
+        let result = try await run(
+            .path(FilePath("/bin/cp")),
+            arguments: ["-a", "--reflink=auto", "--", source + "/.", destination],
+            output: .discarded,
+            error: .string(limit: 64 * 1024)
+        )
+        guard result.terminationStatus.isSuccess else {
+            let text = result.standardError.split(whereSeparator: \.isNewline).joined(separator: "; ")
+            throw Failure(description: "copying \(source) to \(destination) failed: \(text)")
         }
     }
 }
