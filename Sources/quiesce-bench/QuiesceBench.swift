@@ -130,7 +130,17 @@ struct Run: AsyncParsableCommand {
     func freezeWindow() async throws -> BenchReport.FreezeWindow {
         log("freeze window: \(windowWriters) writers whose Freeze takes \(freezeMs) ms")
         let environment = try await BenchEnvironment.start()
-        defer { Task { await environment.stop() } }
+        do {
+            let result = try await measureFreezeWindow(environment)
+            await environment.stop()
+            return result
+        } catch {
+            await environment.stop()
+            throw error
+        }
+    }
+
+    private func measureFreezeWindow(_ environment: BenchEnvironment) async throws -> BenchReport.FreezeWindow {
         _ = try await environment.startWriters(windowWriters, freezeDelay: .milliseconds(freezeMs))
         var windows: [Double] = []
         for iteration in 0..<7 {

@@ -20,6 +20,12 @@ struct BenchmarkTests {
             }
             let window = try #require(report["freeze-window"] as? [String: Any])
             #expect((window["sequential-hooks-milliseconds"] as? Double ?? 0) >= 60)
+            // Everything the benchmark started is gone: its bus, quiesced and the writers.
+            let left = try FileManager.default.contentsOfDirectory(atPath: "/proc").compactMap(Int32.init).filter { pid in
+                let commandLine = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
+                return commandLine.contains("quiesce-bench-") && !commandLine.contains("quiesce-bench\u{0}run")
+            }
+            #expect(left.isEmpty, "the benchmark left processes running: \(left)")
         }
     }
 }
