@@ -39,6 +39,12 @@ actor WriterEngine {
 
     private let objectBox: WeakObjectBox
 
+    deinit {
+        // The watch and the property writer would otherwise outlive a stopped service.
+        coordinatorWatch?.cancel()
+        propertyUpdates.finish()
+    }
+
     /// The properties the writer object starts with.
     nonisolated var initialProperties: [String: BusValue] {
         [
