@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DEMO=$PWD/.demo
 rm -rf "$DEMO"
-mkdir -p "$DEMO/volumes/notes" "$DEMO/volumes/files" "$DEMO/snapshots"
+mkdir -p "$DEMO/volumes/notes" "$DEMO/volumes/files"
 echo "hello from the files writer" > "$DEMO/volumes/files/readme.txt"
 source scripts/private-bus.sh
 
@@ -15,7 +15,7 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "Starting a private bus, quiesced and two writers in $DEMO"
 bus_start "$DEMO"
-start quiesced quiesced --snapshot-root "$DEMO/snapshots"
+start quiesced quiesced --state-dir "$DEMO/state"
 wait_name org.quiesce.Coordinator
 start notes-writer notes-writer --database "$DEMO/volumes/notes/notes.db" --workload
 start files-writer flaky-writer --name files --data "$DEMO/volumes/files" \
@@ -41,14 +41,17 @@ integrity=$(sqlite3 "$copy" 'PRAGMA integrity_check;')
 notes=$(sqlite3 "$copy" 'SELECT count(*) FROM notes;')
 echo "PRAGMA integrity_check: $integrity; $notes notes in the backup"
 [ "$integrity" = ok ] && [ "$notes" -gt 0 ]
-snapshots=$(ls "$DEMO/snapshots" | wc -l)
+snapshots=$(ls "$DEMO/state/snapshots" | wc -l)
 echo "snapshot sets left behind: $snapshots"
 [ "$snapshots" -eq 0 ]
 
-step "quiescectl restore (the notes writer closes its database, the files go back, it reopens)"
+step "quiescectl restore --dry-run (what a restore would change; nothing is touched)"
+"$BIN/quiescectl" restore --address "$BUS_ADDRESS" --from "$DEMO/backup" --dry-run --component notes/sqlite/notes
+
+step "quiescectl restore --yes (the notes writer closes its database, the volumes are swapped back, it reopens)"
 before=$(sqlite3 "$DEMO/volumes/notes/notes.db" 'SELECT count(*) FROM notes;')
 echo "the live database has $before notes before the restore"
-"$BIN/quiescectl" restore --address "$BUS_ADDRESS" --from "$DEMO/backup"
+"$BIN/quiescectl" restore --address "$BUS_ADDRESS" --from "$DEMO/backup" --yes --state-dir "$DEMO/state"
 restored=$(sqlite3 "$DEMO/volumes/notes/notes.db" 'PRAGMA integrity_check;')
 echo "after the restore: integrity_check $restored; the workload goes on from the restored notes"
 [ "$restored" = ok ]

@@ -43,7 +43,8 @@ struct FlakyError: Error, CustomStringConvertible {
 }
 
 /// A writer that vetoes, hangs or crashes at a chosen event, for demos and tests. It logs every
-/// event it receives to standard error as `EVENT <name> <session> <monotonic time>`.
+/// event it receives to standard error as `EVENT <name> <session> <monotonic time>`, and for
+/// restore events `RESTORE <name> target=<target> succeeded=<flag> <alternate locations>`.
 final class FlakyWriter: Writer, @unchecked Sendable {
     let dataDirectory: String
     /// Another directory of the writer's data, maybe on another volume.
@@ -74,6 +75,10 @@ final class FlakyWriter: Writer, @unchecked Sendable {
     private func act(_ event: WriterEvent, _ session: WriterSession) async throws -> Bool {
         // A monotonic timestamp (comparable across processes) lets tests check the order of events.
         logger.notice("EVENT \(event.methodName) \(session.id) \(Self.monotonicTime())")
+        if event == .preRestore || event == .postRestore {
+            let locations = session.alternateLocations.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+            logger.notice("RESTORE \(event.methodName) target=\(session.restoreTarget.rawValue) succeeded=\(session.backupSucceeded.map { "\($0)" } ?? "-") \(locations)")
+        }
         if event == .prepareForSnapshot, otherDirectory != nil {
             // The page's C: and D: example: all of the writer's files must be in the set.
             guard try vetoUnlessFilesAreInSnapshotSet([dataDirectory, otherDirectory!], session) else { return true }

@@ -10,7 +10,7 @@ import Synchronization
 /// transaction, so no process can change the database until Thaw (or Abort) ends it. A copy
 /// taken while it is frozen passes `PRAGMA integrity_check` and holds every committed note.
 /// Its restore method is stop-restore-start: PreRestore closes every connection (and stops the
-/// workload), PostRestore opens them again.
+/// workload), PostRestore opens them again (also after a restore that failed).
 final class NotesWriter: Writer, @unchecked Sendable {
     let database: String
     private let workload: NotesWorkload?
@@ -101,6 +101,8 @@ final class NotesWriter: Writer, @unchecked Sendable {
     }
 
     override func onPreRestore(_ session: WriterSession) async throws -> Bool {
+        // Restored elsewhere, the live database is not touched: nothing to stop.
+        guard session.restoreTarget == .original else { return true }
         await close()
         // SQLite removes the WAL when the last connection closes; a stale one would be replayed
         // over the restored database.
@@ -110,6 +112,9 @@ final class NotesWriter: Writer, @unchecked Sendable {
     }
 
     override func onPostRestore(_ session: WriterSession) async throws -> Bool {
+        guard session.restoreTarget == .original else { return true }
+        // Reopened whether or not the files went back (session.backupSucceeded): the writer
+        // must not stay closed after a restore that failed.
         try await open()
         let check = try await hold.execute("PRAGMA integrity_check;")
         guard check == ["ok"] else {

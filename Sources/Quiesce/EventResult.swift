@@ -53,4 +53,8 @@ public enum EventOptionKey {
     public static let backupMetadata = "backup-metadata"
     /// `a{ss}`: restore events; per component, the restore metadata stored with the backup.
     public static let restoreMetadata = "restore-metadata"
+    /// `s`: restore events; `original` (the volumes themselves) or `alternate` (elsewhere).
+    public static let restoreTarget = "restore-target"
+    /// `a{ss}`: restore events with the `alternate` target; per volume, where it is restored.
+    public static let alternateLocations = "alternate-locations"
 }

@@ -21,15 +21,21 @@ public enum InterfaceXML {
     "volumes"          as  absolute paths of the volumes in the snapshot set
     "lease-ms"         u   Freeze only: the writer thaws itself (runs Abort) this long after
                            Freeze arrives if neither Thaw nor Abort has come
-    "succeeded"        b   BackupComplete and PostRestore: whether the requester's copy succeeded
+    "succeeded"        b   BackupComplete: whether the requester's copy succeeded. PostRestore:
+                           whether the files went back; false means they did not (nothing was
+                           changed), and the writer must reopen what it closed in PreRestore
     "backup-metadata"  a{ss} PreRestore and PostRestore: per component, the backup metadata the
                            writer stored during the backup
     "restore-metadata" a{ss} PreRestore and PostRestore: per component, the restore metadata
+    "restore-target"   s   PreRestore and PostRestore: original (the files go back over the
+                           volumes) or alternate (they go elsewhere; the live data is untouched)
+    "alternate-locations" a{ss} PreRestore and PostRestore with the alternate target: per
+                           volume, the directory it is restored to
 
   Result keys (always present):
     "state"    s   the writer's state for this session after the event (stable, waiting-for-freeze,
                    waiting-for-thaw, waiting-for-post-snapshot, waiting-for-backup-complete,
-                   failed-at-<phase>)
+                   waiting-for-post-restore, failed-at-<phase>)
     "failure"  s   empty on success, else inconsistent-snapshot, out-of-resources, timeout,
                    retryable, non-retryable, recovery-failed or partial-failure
     "message"  s   the writer's explanation of a failure, empty on success
@@ -40,7 +46,15 @@ public enum InterfaceXML {
                    that failed is left out.
 
   A writer at its limit of concurrent sessions answers a new session's event with the failure
-  "status-not-available".
+  "status-not-available". A writer ends on its own every session whose coordinator connection
+  leaves the bus: Abort (if between PrepareForSnapshot and PostSnapshot) then BackupShutdown, or
+  for a restore PostRestore with succeeded=false. The SDK answers a PostRestore with
+  succeeded=false, whose handler succeeded, with failed-at-post-restore / retryable.
+
+  Limits the coordinator applies (larger input is refused and shown in the writer's status):
+  an Identify reply of at most 1 MiB, 1024 components and 4096 file specifications per writer,
+  component reports only for selected components, 256 KiB of metadata per component and 1 MiB
+  per writer and session.
 
   Errors: org.quiesce.Error.InvalidArgument (a bad session id or option).
 -->
@@ -102,13 +116,13 @@ public enum InterfaceXML {
       <arg name="result" type="a{sv}" direction="out"/>
     </method>
     <method name="PreRestore">
-      <annotation name="org.gtk.GDBus.DocString" value="Files of the selected components are about to be put back."/>
+      <annotation name="org.gtk.GDBus.DocString" value="Files of the selected components are about to be put back (restore-target original: stop using them) or restored elsewhere (alternate). Success leaves the writer waiting-for-post-restore."/>
       <arg name="session" type="s" direction="in"/>
       <arg name="options" type="a{sv}" direction="in"/>
       <arg name="result" type="a{sv}" direction="out"/>
     </method>
     <method name="PostRestore">
-      <annotation name="org.gtk.GDBus.DocString" value="Files of the selected components have been put back."/>
+      <annotation name="org.gtk.GDBus.DocString" value="The restore is over: succeeded (b) tells whether the files went back. Either way, reopen what PreRestore closed."/>
       <arg name="session" type="s" direction="in"/>
       <arg name="options" type="a{sv}" direction="in"/>
       <arg name="result" type="a{sv}" direction="out"/>
@@ -206,7 +220,8 @@ public enum InterfaceXML {
   Errors: org.quiesce.Error.BadState (a method out of order), org.quiesce.Error.InvalidArgument
   (a bad path, component or option), org.quiesce.Error.NotFound (an unknown writer or
   component), org.quiesce.Error.AccessDenied (the caller is not the session's owner),
-  org.quiesce.Error.Busy (another snapshot set is being created), org.quiesce.Error.ProviderFailed
+  org.quiesce.Error.Busy (another snapshot set is being created), org.quiesce.Error.TooLarge (an
+  input or a reply over its limit, e.g. a backup document over 16 MiB), org.quiesce.Error.ProviderFailed
   (the snapshot could not be taken; writers were aborted), org.quiesce.Error.WriterFailed (a
   writer marked required failed the step; the snapshot set was aborted).
 -->
@@ -270,22 +285,22 @@ public enum InterfaceXML {
       <arg name="document" type="s" direction="out"/>
     </method>
     <method name="PreRestore">
-      <annotation name="org.gtk.GDBus.DocString" value="Start a restore from a backup document: the components of its writers that are on the bus now are selected and get PreRestore, with the metadata they stored."/>
+      <annotation name="org.gtk.GDBus.DocString" value="Start a restore from a backup document (checked: volumes and files absolute and normalized, data paths inside the backup, components known; at most 16 MiB): the components of its writers that are on the bus now are selected and get PreRestore, with the metadata they stored and the restore target."/>
       <arg name="document" type="s" direction="in">
         <annotation name="org.gtk.GDBus.DocString" value="The backup document (JSON) the backup wrote."/>
       </arg>
       <arg name="options" type="a{sv}" direction="in">
-        <annotation name="org.gtk.GDBus.DocString" value="Reserved; must be empty in this version."/>
+        <annotation name="org.gtk.GDBus.DocString" value="alternate-location (s): restore below this absolute directory, each volume at its own path there; writers get restore-target alternate. Without it the volumes themselves are restored."/>
       </arg>
     </method>
     <method name="PostRestore">
       <annotation name="org.gtk.GDBus.DocString" value="The files are back: PostRestore to the writers that accepted PreRestore."/>
       <arg name="options" type="a{sv}" direction="in">
-        <annotation name="org.gtk.GDBus.DocString" value="succeeded (b): whether the files were put back, default true."/>
+        <annotation name="org.gtk.GDBus.DocString" value="succeeded (b): whether the files were put back, default true. With false the writers reopen what they closed."/>
       </arg>
     </method>
     <method name="Close">
-      <annotation name="org.gtk.GDBus.DocString" value="End the session: BackupShutdown to its writers, the snapshot set is removed, the object goes away."/>
+      <annotation name="org.gtk.GDBus.DocString" value="End the session: a restore without PostRestore gets PostRestore with succeeded=false, BackupShutdown goes to its backup writers, the snapshot set is removed, the object goes away."/>
       <arg name="status" type="s" direction="out">
         <annotation name="org.gtk.GDBus.DocString" value="The writer status after BackupShutdown (JSON, as GetWriterStatus)."/>
       </arg>

@@ -12,6 +12,8 @@ public enum QuiesceErrorName: String, Sendable, CaseIterable {
     case busy = "org.quiesce.Error.Busy"
     /// Too many sessions are open.
     case limitReached = "org.quiesce.Error.LimitReached"
+    /// An input exceeds its limit (a backup document, a list, a reply): see ``InputLimits``.
+    case tooLarge = "org.quiesce.Error.TooLarge"
     /// The snapshot provider failed; writers were aborted.
     case providerFailed = "org.quiesce.Error.ProviderFailed"
     /// A writer the requester marked required failed the step; the snapshot set was aborted.

@@ -19,7 +19,8 @@ public enum WriterEvent: String, Codable, Sendable, CaseIterable {
     /// `nil` for Abort, which leaves a failed state as it was and otherwise returns to stable.
     public var stateOnSuccess: WriterState? {
         switch self {
-        case .identify, .prepareForBackup, .backupComplete, .backupShutdown, .preRestore, .postRestore: .stable
+        case .identify, .prepareForBackup, .backupComplete, .backupShutdown, .postRestore: .stable
+        case .preRestore: .waitingForPostRestore
         case .prepareForSnapshot: .waitingForFreeze
         case .freeze: .waitingForThaw
         case .thaw: .waitingForPostSnapshot

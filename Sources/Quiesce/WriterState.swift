@@ -6,6 +6,9 @@ public enum WriterState: String, Codable, Sendable, CaseIterable {
     case waitingForThaw = "waiting-for-thaw"
     case waitingForPostSnapshot = "waiting-for-post-snapshot"
     case waitingForBackupComplete = "waiting-for-backup-complete"
+    /// Between PreRestore and PostRestore: the writer has stopped what the restore replaces
+    /// (not a VSS state; it shows an admin that the application waits for its files).
+    case waitingForPostRestore = "waiting-for-post-restore"
     case failedAtIdentify = "failed-at-identify"
     case failedAtPrepareBackup = "failed-at-prepare-backup"
     case failedAtPrepareSnapshot = "failed-at-prepare-snapshot"

@@ -10,6 +10,8 @@ actor BackupSession {
     let id: String
     /// The unique name of the requester that created the session.
     let owner: String
+    /// The uid of that requester: the only user besides root who may read its snapshots.
+    let ownerUID: UInt32
     private(set) var phase: SessionPhase = .created {
         didSet { onPhaseChange(phase) }
     }
@@ -25,6 +27,8 @@ actor BackupSession {
     private var snapshotSet: SnapshotSet?
     /// The backup document a restore session restores from.
     private var restoreDocument: BackupDocument?
+    /// Where a restore session puts the volumes, when not over the volumes themselves.
+    private var alternateLocation: String?
 
     private let caller: WriterCaller
     private let directory: WriterDirectory
@@ -38,6 +42,7 @@ actor BackupSession {
     init(
         id: String,
         owner: String,
+        ownerUID: UInt32,
         caller: WriterCaller,
         directory: WriterDirectory,
         providers: [String: any SnapshotProvider],
@@ -49,6 +54,7 @@ actor BackupSession {
     ) {
         self.id = id
         self.owner = owner
+        self.ownerUID = ownerUID
         self.caller = caller
         self.directory = directory
         self.providers = providers
@@ -215,7 +221,10 @@ actor BackupSession {
         let started = ContinuousClock.now
         do {
             progress("snapshot", "provider \(name): snapshot of \(volumes.count) volume(s)")
-            snapshots = try await provider.createSnapshots(of: volumes, setId: setId)
+            let progress = self.progress
+            snapshots = try await provider.createSnapshots(
+                SnapshotRequest(setId: setId, volumes: volumes, owner: ownerUID) { progress("snapshot", $0) }
+            )
             progress("snapshot", "snapshot taken in \(ContinuousClock.now - started)")
             timings["snapshot"] = (ContinuousClock.now - started).wholeMicroseconds
         } catch {
@@ -301,9 +310,21 @@ actor BackupSession {
 
     // MARK: - Restore
 
-    /// PreRestore to the live writers of a backup document, with their components and metadata.
-    func preRestore(document: BackupDocument) async throws {
+    /// PreRestore to the live writers of a backup document, with their components and metadata,
+    /// and the alternate location if the volumes are restored elsewhere.
+    func preRestore(document: BackupDocument, alternateLocation: String?) async throws {
         try require([.metadataGathered], for: "PreRestore")
+        do {
+            try document.validateForRestore()
+        } catch {
+            throw Self.error(.invalidArgument, "the backup document cannot be restored: \(error)")
+        }
+        if let alternateLocation {
+            guard PathRules.isAbsoluteNormalized(alternateLocation), alternateLocation != "/" else {
+                throw Self.error(.invalidArgument, "alternate-location must be an absolute normalized directory other than /")
+            }
+        }
+        self.alternateLocation = alternateLocation
         for record in document.writers {
             guard participants[record.metadata.name] != nil else {
                 logger.warning("writer \(record.metadata.name) of the backup is not on the bus; its components are not restored by it")
@@ -327,15 +348,20 @@ actor BackupSession {
 
     // MARK: - End
 
-    /// Ends the session: BackupShutdown to its writers; the snapshot set is removed.
+    /// Ends the session: a restore nobody finished gets PostRestore with `succeeded=false` (so
+    /// writers reopen what they closed); BackupShutdown to its backup writers; the snapshot set
+    /// is removed.
     func close() async {
         guard phase != .closed else { return }
         if phase == .prepared {
             await abortWriters(setId: nil)
         }
-        let names = participants.values.filter {
-            $0.sentEvents.contains(.prepareForBackup) || ($0.sentEvents.contains(.preRestore) && !$0.sentEvents.contains(.postRestore))
-        }.map(\.name).sorted()
+        let unfinished = participants.values.filter { $0.sentEvents.contains(.preRestore) && !$0.sentEvents.contains(.postRestore) }.map(\.name).sorted()
+        if !unfinished.isEmpty {
+            progress("post-restore", "PostRestore (succeeded=false: the restore was not finished) to \(unfinished.count) writer(s)")
+            await send(.postRestore, to: unfinished, options: EventOptions(succeeded: false))
+        }
+        let names = participants.values.filter { $0.sentEvents.contains(.prepareForBackup) }.map(\.name).sorted()
         if !names.isEmpty {
             progress("backup-shutdown", "BackupShutdown to \(names.count) writer(s)")
             await send(.backupShutdown, to: names, setId: snapshotSet?.id)
@@ -423,6 +449,10 @@ actor BackupSession {
                 options.backupMetadata = Dictionary(uniqueKeysWithValues: record.components.compactMap { c in c.backupMetadata.map { (c.fullPath, $0) } })
                 options.restoreMetadata = Dictionary(uniqueKeysWithValues: record.components.compactMap { c in c.restoreMetadata.map { (c.fullPath, $0) } })
                 options.volumes = nil
+                options.restoreTarget = alternateLocation == nil ? .original : .alternate
+                if let alternateLocation, let volumes = restoreDocument?.snapshotSet?.volumes {
+                    options.alternateLocations = Dictionary(uniqueKeysWithValues: volumes.map { ($0.volume, alternateLocation + $0.volume) })
+                }
             }
             return (name: participant.name, owner: participant.owner, options: options)
         }

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Quiesce
 import QuiesceBus
+import QuiesceFiles
 
 /// The coordinator: owns `org.quiesce.Coordinator`, follows the writers on the bus, and
 /// creates backup sessions as objects under `/org/quiesce/Session/`.
@@ -15,6 +16,7 @@ public actor Coordinator {
     private let directory: WriterDirectory
     private let caller: WriterCaller
     private let providers: [String: any SnapshotProvider]
+    private let copyProvider: CopyProvider
     private let snapshotLock = SnapshotLock()
     private var object: ExportedObject?
     private var sessions: [String: (endpoint: SessionEndpoint, object: ExportedObject, ownerWatch: Task<Void, Never>)] = [:]
@@ -29,14 +31,17 @@ public actor Coordinator {
         self.caller = WriterCaller(connection: connection, timeouts: configuration.timeouts, limiter: CallLimiter(limit: configuration.maxCallsInFlight))
         let copy = CopyProvider(root: configuration.snapshotRoot)
         let null = NullProvider()
+        self.copyProvider = copy
         self.providers = [copy.name: copy, null.name: null]
         guard providers[configuration.defaultProvider] != nil else {
             throw ConfigurationError("unknown default provider \(configuration.defaultProvider)")
         }
     }
 
-    /// Exports the coordinator object, starts following writers and takes the bus name.
+    /// Cleans up after a previous run, exports the coordinator object, starts following writers
+    /// and takes the bus name.
     public func start() async throws {
+        try await cleanUpPreviousRun()
         await directory.onWriterLeft { [weak self] owner in await self?.writerLeft(owner) }
         try await directory.start()
         let interface = try InterfaceDescription(xml: InterfaceXML.coordinator, name: BusNames.coordinatorInterface)
@@ -61,6 +66,23 @@ public actor Coordinator {
             }
         }
         logger.info("quiesced \(Self.version) is on \(connection.address) as \(BusNames.coordinator) (\(connection.uniqueName))")
+    }
+
+    /// Makes the snapshot root safe, removes the snapshot sets a killed quiesced left behind,
+    /// and finishes or rolls back restores that were interrupted; says what it did.
+    private func cleanUpPreviousRun() async throws {
+        try copyProvider.prepareRoot()
+        let leftovers = try await copyProvider.removeLeftovers()
+        if !leftovers.isEmpty {
+            logger.notice("removed \(leftovers.count) snapshot set(s) left by a previous run: \(leftovers.joined(separator: ", "))")
+        }
+        do {
+            for outcome in try RestoreRecovery.run(stateDirectory: configuration.stateDirectory) {
+                logger.notice("\(outcome)")
+            }
+        } catch {
+            logger.error("could not recover interrupted restores in \(configuration.stateDirectory): \(error)")
+        }
     }
 
     /// Aborts and closes every session (the coordinator is stopping).
@@ -125,7 +147,7 @@ public actor Coordinator {
         let objectBox = ObjectBox()
         let connection = self.connection
         let session = BackupSession(
-            id: id, owner: owner, caller: caller, directory: directory, providers: providers,
+            id: id, owner: owner, ownerUID: uid, caller: caller, directory: directory, providers: providers,
             defaultProvider: configuration.defaultProvider, snapshotLock: snapshotLock, logger: logger,
             progress: { phase, message in
                 try? connection.emitSignal(path: path, interface: BusNames.sessionInterface, name: "Progress", arguments: [.string(phase), .string(message)])

@@ -1,5 +1,7 @@
 /// How a coordinator runs.
 public struct CoordinatorConfiguration: Sendable {
+    /// Where state that outlives a session lives (interrupted restores' journals).
+    public var stateDirectory: String
     /// Where snapshot providers put snapshot sets.
     public var snapshotRoot: String
     /// The provider used when a requester names none.
@@ -18,6 +20,7 @@ public struct CoordinatorConfiguration: Sendable {
 
     /// Creates a configuration.
     public init(
+        stateDirectory: String = "/var/lib/quiesce",
         snapshotRoot: String = "/var/lib/quiesce/snapshots",
         defaultProvider: String = "copy",
         timeouts: PhaseTimeouts = .defaults,
@@ -26,6 +29,7 @@ public struct CoordinatorConfiguration: Sendable {
         sessionIdleTimeout: Duration = .seconds(1800),
         access: AccessPolicy = AccessPolicy()
     ) {
+        self.stateDirectory = stateDirectory
         self.snapshotRoot = snapshotRoot
         self.defaultProvider = defaultProvider
         self.timeouts = timeouts

@@ -8,8 +8,8 @@ public struct NullProvider: SnapshotProvider {
     /// Creates the provider.
     public init() {}
 
-    public func createSnapshots(of volumes: [String], setId: String) async throws -> [String: String] {
-        Dictionary(uniqueKeysWithValues: volumes.map { ($0, "") })
+    public func createSnapshots(_ request: SnapshotRequest) async throws -> [String: String] {
+        Dictionary(uniqueKeysWithValues: request.volumes.map { ($0, "") })
     }
 
     public func deleteSnapshots(setId: String) async throws {}

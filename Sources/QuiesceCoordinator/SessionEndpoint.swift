@@ -72,12 +72,16 @@ struct SessionEndpoint: Sendable {
             return [.string(try JSONCoding.encode(await session.gatherWriterStatus()))]
         case "PreRestore":
             guard arguments.count == 2, let text = arguments[0].stringValue else { throw Self.invalid("expected (s document, a{sv} options)") }
-            _ = try Self.options(Array(arguments.dropFirst()), allowed: [])
+            let options = try Self.options(Array(arguments.dropFirst()), allowed: ["alternate-location"])
+            if let value = options["alternate-location"], value.stringValue == nil { throw Self.invalid("alternate-location must be s") }
+            guard text.utf8.count <= InputLimits.restoreDocumentBytes else {
+                throw BackupSession.error(.tooLarge, "the backup document is \(text.utf8.count) bytes; the limit is \(InputLimits.restoreDocumentBytes)")
+            }
             let document: BackupDocument
             do { document = try JSONCoding.decode(BackupDocument.self, from: text) } catch {
                 throw Self.invalid("the backup document cannot be read: \(error)")
             }
-            try await session.preRestore(document: document)
+            try await session.preRestore(document: document, alternateLocation: options["alternate-location"]?.stringValue)
             return []
         case "PostRestore":
             let options = try Self.options(arguments, allowed: ["succeeded"])

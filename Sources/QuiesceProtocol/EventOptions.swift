@@ -19,6 +19,10 @@ public struct EventOptions: Sendable, Hashable {
     public var backupMetadata: [String: String]?
     /// Restore events: restore metadata per component.
     public var restoreMetadata: [String: String]?
+    /// Restore events: where the files go.
+    public var restoreTarget: RestoreTarget?
+    /// Restore events to an alternate location: per volume, where it is restored.
+    public var alternateLocations: [String: String]?
 
     /// Creates options.
     public init(
@@ -29,7 +33,9 @@ public struct EventOptions: Sendable, Hashable {
         lease: Duration? = nil,
         succeeded: Bool? = nil,
         backupMetadata: [String: String]? = nil,
-        restoreMetadata: [String: String]? = nil
+        restoreMetadata: [String: String]? = nil,
+        restoreTarget: RestoreTarget? = nil,
+        alternateLocations: [String: String]? = nil
     ) {
         self.backupType = backupType
         self.components = components
@@ -39,6 +45,8 @@ public struct EventOptions: Sendable, Hashable {
         self.succeeded = succeeded
         self.backupMetadata = backupMetadata
         self.restoreMetadata = restoreMetadata
+        self.restoreTarget = restoreTarget
+        self.alternateLocations = alternateLocations
     }
 
     /// The dictionary sent on the bus.
@@ -52,6 +60,8 @@ public struct EventOptions: Sendable, Hashable {
         if let succeeded { values[EventOptionKey.succeeded] = .bool(succeeded) }
         if let backupMetadata { values[EventOptionKey.backupMetadata] = .stringDictionary(backupMetadata) }
         if let restoreMetadata { values[EventOptionKey.restoreMetadata] = .stringDictionary(restoreMetadata) }
+        if let restoreTarget { values[EventOptionKey.restoreTarget] = .string(restoreTarget.rawValue) }
+        if let alternateLocations { values[EventOptionKey.alternateLocations] = .stringDictionary(alternateLocations) }
         return .vardict(values)
     }
 
@@ -94,6 +104,23 @@ public struct EventOptions: Sendable, Hashable {
                     metadata[component] = text
                 }
                 if key == EventOptionKey.backupMetadata { backupMetadata = metadata } else { restoreMetadata = metadata }
+            case EventOptionKey.restoreTarget:
+                guard let target = value.stringValue.flatMap(RestoreTarget.init(rawValue:)), event == .preRestore || event == .postRestore else {
+                    throw Self.invalid("\(key) must be original or alternate, sent with PreRestore and PostRestore only")
+                }
+                restoreTarget = target
+            case EventOptionKey.alternateLocations:
+                guard let entries = value.stringKeyedDictionary, entries.count <= InputLimits.volumesPerSet else {
+                    throw Self.invalid("\(key) must be a{ss} of at most \(InputLimits.volumesPerSet) volumes")
+                }
+                var locations: [String: String] = [:]
+                for (volume, location) in entries {
+                    guard PathRules.isAbsoluteNormalized(volume), let location = location.stringValue, PathRules.isAbsoluteNormalized(location) else {
+                        throw Self.invalid("\(key) must map absolute normalized volume paths to absolute normalized paths")
+                    }
+                    locations[volume] = location
+                }
+                alternateLocations = locations
             default:
                 throw Self.invalid("unknown option \(key)")
             }

@@ -1,6 +1,7 @@
 import Foundation
 import Quiesce
-import QuiesceCopy
+import QuiesceBus
+import QuiesceFiles
 
 /// A whole backup, the way `quiescectl backup` makes one: a session through every step, the
 /// data copied out of the snapshot set into `destination/data/`, and the backup document
@@ -9,7 +10,8 @@ import QuiesceCopy
 public struct BackupJob: Sendable {
     /// The volumes (absolute directory paths) to back up.
     public var volumes: [String]
-    /// An empty or missing directory that receives the backup.
+    /// An empty or missing directory that receives the backup (absolute, reached without
+    /// symlinks, not inside a volume); made `0700` when missing.
     public var destination: String
     /// The kind of backup.
     public var backupType: BackupType
@@ -44,12 +46,6 @@ public struct BackupJob: Sendable {
         self.restartCommands = restartCommands
     }
 
-    /// Why a backup could not be made.
-    public struct Failure: Error, CustomStringConvertible, Sendable {
-        /// What went wrong.
-        public var description: String
-    }
-
     /// What one attempt left behind.
     private struct Attempt: Sendable {
         var document: BackupDocument?
@@ -62,21 +58,43 @@ public struct BackupJob: Sendable {
     /// decision. Returns the document written (its outcome may be `partial`), or throws when no
     /// backup could be made.
     public func run(with client: QuiesceClient, report: @escaping @Sendable (String) -> Void) async throws -> BackupDocument {
-        try prepareDestination()
+        if let volume = volumes.first(where: { PathRules.contains($0, destination) }) {
+            throw RequesterError("\(destination) is inside the volume \(volume): the backup would copy itself; choose a directory elsewhere")
+        }
+        let target = try BackupDestination(destination)
+        do {
+            return try await attempts(client, into: target, report: report)
+        } catch {
+            do {
+                try target.discard()
+                report("removed the partial backup from \(destination)")
+            } catch let cleanup {
+                report("the partial backup in \(destination) could not be removed: \(cleanup)")
+            }
+            throw error
+        }
+    }
+
+    private func attempts(_ client: QuiesceClient, into target: BackupDestination, report: @escaping @Sendable (String) -> Void) async throws -> BackupDocument {
         let restarter = WriterRestarter(connection: client.connection, commands: restartCommands)
         var volumes = self.volumes
         var retryableFailures: [String: Int] = [:]
         var restarted: Set<String> = []
         var attemptNumber = 1
         while true {
-            let attempt = await runOnce(client, volumes: volumes, report: report)
+            let attempt = await runOnce(client, volumes: volumes, into: target, report: report)
             let failing = attempt.statuses.filter(\.hasFailed)
-            if failing.isEmpty || retry == nil || attemptNumber > retry!.maxRetries {
+            let busy = (attempt.error as? BusError)?.name == QuiesceErrorName.busy.rawValue
+            guard let policy = retry, failing.isEmpty == false || busy, attemptNumber <= policy.maxRetries else {
                 return try finish(attempt)
             }
-            let policy = retry!
             var pause: Duration = .zero
             var actionable = false
+            if busy {
+                pause = policy.backoff(attempt: attemptNumber)
+                report("retry policy: another backup is taking its snapshot (Busy): waiting \(pause) and trying again")
+                actionable = true
+            }
             for status in failing {
                 if status.failure == .retryable { retryableFailures[status.name, default: 0] += 1 }
                 let decision = policy.decide(
@@ -106,16 +124,16 @@ public struct BackupJob: Sendable {
             attemptNumber += 1
             report("retry policy: attempt \(attemptNumber) of \(policy.maxRetries + 1)" + (pause > .zero ? " in \(pause)" : ""))
             try await Task.sleep(for: pause)
-            try emptyDestination()
+            try target.empty()
         }
     }
 
     private func finish(_ attempt: Attempt) throws -> BackupDocument {
         if let document = attempt.document { return document }
-        throw attempt.error ?? Failure(description: "no backup was made")
+        throw attempt.error ?? RequesterError("no backup was made")
     }
 
-    private func runOnce(_ client: QuiesceClient, volumes: [String], report: @escaping @Sendable (String) -> Void) async -> Attempt {
+    private func runOnce(_ client: QuiesceClient, volumes: [String], into target: BackupDestination, report: @escaping @Sendable (String) -> Void) async -> Attempt {
         var attempt = Attempt()
         let session: RequesterSession
         do {
@@ -134,7 +152,7 @@ public struct BackupJob: Sendable {
             report("\(attempt.metadata.count) writer(s): \(attempt.metadata.map(\.name).joined(separator: ", "))")
             let present = Set(attempt.metadata.map(\.name))
             if let missing = policies.filter({ $0.value == .required && !present.contains($0.key) }).keys.sorted().first {
-                throw Failure(description: "required writer \(missing) is not on the bus")
+                throw RequesterError("required writer \(missing) is not on the bus")
             }
             let rules = policies.filter { present.contains($0.key) }.map { (writer: $0.key, component: String?.none, policy: $0.value) }
             if !rules.isEmpty { try await session.setWriterPolicy(rules) }
@@ -142,7 +160,7 @@ public struct BackupJob: Sendable {
             try await session.prepareForBackup(type: backupType)
             let snapshotSet = try await session.doSnapshotSet(provider: provider)
             report("snapshot set \(snapshotSet.id) is ready")
-            attempt.document = try await copyOut(session, report: report)
+            attempt.document = try await copyOut(session, into: target, report: report)
             attempt.statuses = try await session.writerStatus()
             try await session.close()
         } catch {
@@ -156,47 +174,40 @@ public struct BackupJob: Sendable {
     }
 
     /// Copies every volume out of the snapshot set, completes the backup and writes the document.
-    private func copyOut(_ session: RequesterSession, report: @escaping @Sendable (String) -> Void) async throws -> BackupDocument {
+    private func copyOut(_ session: RequesterSession, into target: BackupDestination, report: @escaping @Sendable (String) -> Void) async throws -> BackupDocument {
         var document = try await session.backupDocument()
-        var copied = true
-        for index in (document.snapshotSet?.volumes ?? []).indices {
-            let volume = document.snapshotSet!.volumes[index]
-            let relative = "data/" + URL(fileURLWithPath: volume.snapshotPath).lastPathComponent
-            report("copying \(volume.volume) from the snapshot to \(destination)/\(relative)")
-            do {
-                try await DirectoryCopy.copyContents(of: volume.snapshotPath, to: destination + "/" + relative)
+        var copyError: (any Error)?
+        do {
+            let data = FileName("data")!
+            try target.handle.makeDirectory(data)
+            let dataDirectory = try target.handle.openDirectory(data)
+            for index in (document.snapshotSet?.volumes ?? []).indices {
+                let volume = document.snapshotSet!.volumes[index]
+                guard let name = volume.snapshotPath.split(separator: "/").last.flatMap({ FileName(String($0)) }) else {
+                    throw RequesterError("the coordinator gave the snapshot of \(volume.volume) no usable path (\(volume.snapshotPath.debugDescription))")
+                }
+                let relative = "data/\(name)"
+                report("copying \(volume.volume) from the snapshot to \(destination)/\(relative)")
+                let source = try DirectoryHandle.open(absolute: volume.snapshotPath)
+                try dataDirectory.makeDirectory(name)
+                let summary = try await TreeCopy().copyContents(of: source, into: try dataDirectory.openDirectory(name)) { progress in
+                    report("copying \(volume.volume): \(progress.entries) entries, \(progress.bytes >> 20) MiB so far")
+                }
+                report("copied \(volume.volume): \(summary.entries) entries, \(summary.bytes >> 20) MiB")
                 document.snapshotSet!.volumes[index].dataPath = relative
-            } catch {
-                report("\(error)")
-                copied = false
             }
+        } catch {
+            report("\(error)")
+            copyError = error
         }
-        try await session.backupComplete(succeeded: copied)
-        guard copied else { throw Failure(description: "the data could not be copied out of the snapshot set") }
+        try await session.backupComplete(succeeded: copyError == nil)
+        if let copyError { throw RequesterError("the data could not be copied out of the snapshot set: \(copyError)") }
 
         // The status after BackupComplete, so that a writer failing it shows in the document.
         document.writers = try await session.backupDocument().writers
         let text = try JSONCoding.encode(document, pretty: true)
-        try (text + "\n").write(toFile: destination + "/" + Self.documentName, atomically: true, encoding: .utf8)
+        try target.handle.writeFileAtomically(FileName(Self.documentName)!, Array((text + "\n").utf8))
         report("backup document written to \(destination)/\(Self.documentName)")
         return document
-    }
-
-    private func prepareDestination() throws {
-        let manager = FileManager.default
-        if manager.fileExists(atPath: destination) {
-            let contents = (try? manager.contentsOfDirectory(atPath: destination)) ?? ["?"]
-            guard contents.isEmpty else {
-                throw Failure(description: "\(destination) is not an empty directory; choose a new one (nothing is overwritten)")
-            }
-        }
-        try manager.createDirectory(atPath: destination, withIntermediateDirectories: true)
-    }
-
-    /// Removes what a failed attempt wrote (the destination was empty when the job started).
-    private func emptyDestination() throws {
-        for entry in try FileManager.default.contentsOfDirectory(atPath: destination) {
-            try FileManager.default.removeItem(atPath: destination + "/" + entry)
-        }
     }
 }

@@ -107,9 +107,12 @@ public struct RequesterSession: Sendable {
         return try JSONCoding.decode([WriterStatus].self, from: reply.first?.stringValue ?? "[]")
     }
 
-    /// Starts a restore from a backup document: PreRestore to its writers on the bus.
-    public func preRestore(_ document: BackupDocument) async throws {
-        _ = try await call("PreRestore", [.string(try JSONCoding.encode(document)), .vardict([:])])
+    /// Starts a restore from a backup document: PreRestore to its writers on the bus. With an
+    /// alternate location, the volumes go below it and the writers are told so.
+    public func preRestore(_ document: BackupDocument, alternateLocation: String? = nil) async throws {
+        var options: [String: BusValue] = [:]
+        if let alternateLocation { options["alternate-location"] = .string(alternateLocation) }
+        _ = try await call("PreRestore", [.string(try JSONCoding.encode(document)), .vardict(options)])
     }
 
     /// The files are back: PostRestore to the writers that accepted PreRestore.

@@ -1,65 +1,98 @@
-import Foundation
 import Quiesce
-import QuiesceCopy
+import QuiesceFiles
 
 /// A whole restore, the way `quiescectl restore` makes one: PreRestore to the writers of the
-/// backup, the files put back on their volumes, PostRestore.
+/// backup, the files put back as one transaction per volume, PostRestore with the truth about
+/// whether they went back.
+///
+/// Each volume is staged beside its target without following any symlink, then swapped into
+/// place with renames; what it replaced is kept until the writers have accepted PostRestore
+/// (and after, with ``keepReplaced``). A restore killed at any moment leaves every volume
+/// either as it was or as restored; the next restore (or quiesced at start) finishes or rolls
+/// back what was interrupted, from the journal in ``stateDirectory``.
 public struct RestoreJob: Sendable {
-    /// The folder a ``BackupJob`` wrote (it holds `backup.json` and `data/`).
-    public var source: String
+    /// What to restore and where.
+    public var plan: RestorePlan
+    /// Keep what the restore replaced even when it succeeds.
+    public var keepReplaced: Bool
+    /// Where the restore journal lives (`/var/lib/quiesce` for root).
+    public var stateDirectory: String
 
-    /// Describes a restore from `source`.
-    public init(source: String) {
-        self.source = source
+    /// Describes a restore.
+    public init(plan: RestorePlan, keepReplaced: Bool = false, stateDirectory: String) {
+        self.plan = plan
+        self.keepReplaced = keepReplaced
+        self.stateDirectory = stateDirectory
     }
 
-    /// Why a restore could not be made.
-    public struct Failure: Error, CustomStringConvertible, Sendable {
-        /// What went wrong.
-        public var description: String
+    /// What a restore did.
+    public struct Outcome: Sendable {
+        /// The writers' status after PostRestore.
+        public var statuses: [WriterStatus]
+        /// Where the data the restore replaced is kept (empty when it was removed).
+        public var kept: [String]
     }
 
-    /// Runs the restore; returns the writers' status after PostRestore.
-    public func run(with client: QuiesceClient, report: @escaping @Sendable (String) -> Void) async throws -> [WriterStatus] {
-        let documentPath = source + "/" + BackupJob.documentName
-        let document: BackupDocument
-        do {
-            document = try JSONCoding.decode(BackupDocument.self, from: String(contentsOfFile: documentPath, encoding: .utf8))
-        } catch {
-            throw Failure(description: "cannot read the backup document \(documentPath): \(error)")
-        }
-        guard document.outcome != .failed, let volumes = document.snapshotSet?.volumes, volumes.allSatisfy({ !$0.dataPath.isEmpty }) else {
-            throw Failure(description: "\(documentPath) describes a backup that holds no data to restore")
-        }
+    /// Finishes or rolls back restores that were interrupted; one line per restore.
+    public static func recoverInterrupted(stateDirectory: String) throws -> [String] {
+        try RestoreRecovery.run(stateDirectory: stateDirectory).map(\.description)
+    }
+
+    /// Runs the restore. Throws when the files were not put back (then nothing changed).
+    public func run(with client: QuiesceClient, report: @escaping @Sendable (String) -> Void) async throws -> Outcome {
+        for line in try Self.recoverInterrupted(stateDirectory: stateDirectory) { report(line) }
         let session = try await client.createSession()
         let progress = try await session.progress()
         let printer = Task { for await step in progress { report("[\(step.phase)] \(step.message)") } }
         defer { printer.cancel() }
+        var transaction: RestoreTransaction?
         do {
             _ = try await session.gatherWriterMetadata()
-            try await session.preRestore(document)
+            try await session.preRestore(plan.document, alternateLocation: plan.alternateLocation)
             let refused = try await session.writerStatus().filter { $0.lastEvent == .preRestore && $0.hasFailed }
             guard refused.isEmpty else {
-                throw Failure(description: "writer(s) refused PreRestore: " + refused.map { "\($0.name): \($0.message)" }.joined(separator: "; "))
+                throw RequesterError("writer(s) refused PreRestore: " + refused.map { "\($0.name): \($0.message)" }.joined(separator: "; "))
             }
-            var copied = true
-            for volume in volumes {
-                report("putting \(volume.volume) back from \(source)/\(volume.dataPath)")
-                do {
-                    try await DirectoryCopy.copyContents(of: source + "/" + volume.dataPath, to: volume.volume)
-                } catch {
-                    report("\(error)")
-                    copied = false
-                }
-            }
-            try await session.postRestore(succeeded: copied)
-            let status = try await session.writerStatus()
-            try await session.close()
-            guard copied else { throw Failure(description: "some files could not be put back") }
-            return status
+            let started = try RestoreTransaction(stateDirectory: stateDirectory)
+            transaction = started
+            try await stage(in: started, report: report)
+            // The coordinator must still be there to tell the writers; else nothing is swapped.
+            _ = try await session.writerStatus()
+            try started.swap()
+            report("swapped \(plan.volumes.count) volume(s) into place")
         } catch {
+            if let transaction {
+                do { try transaction.rollBack() } catch { report("could not roll back the restore: \(error)") }
+            }
+            _ = try? await session.postRestore(succeeded: false)
             _ = try? await session.close()
-            throw error
+            throw RequesterError("nothing was restored: \(error)")
+        }
+        try await session.postRestore(succeeded: true)
+        let statuses = try await session.writerStatus()
+        _ = try? await session.close()
+        let failed = statuses.contains { $0.lastEvent == .postRestore && $0.hasFailed }
+        let kept = try transaction!.finish(keepReplaced: keepReplaced || failed)
+        for path in kept { report("what the restore replaced is kept in \(path)") }
+        return Outcome(statuses: statuses, kept: kept)
+    }
+
+    private func stage(in transaction: RestoreTransaction, report: @escaping @Sendable (String) -> Void) async throws {
+        let folder = try DirectoryHandle.openFollowing(plan.source)
+        for volume in plan.volumes {
+            let data = try folder.openDirectory(RelativePath(volume.dataPath)!)
+            let progress: @Sendable (CopyProgress) -> Void = { step in
+                report("staging \(volume.target): \(step.entries) entries, \(step.bytes >> 20) MiB so far")
+            }
+            if let entries = volume.entries {
+                report("staging \(entries.count) entries of \(volume.target) from \(plan.source)/\(volume.dataPath)")
+                _ = try await transaction.stageEntries(entries, removing: volume.removing, from: data, to: volume.target, progress: progress)
+            } else {
+                report("staging \(volume.target) from \(plan.source)/\(volume.dataPath)")
+                let (staging, summary) = try await transaction.stageWhole(from: data, to: volume.target, progress: progress)
+                let how = staging == .wholeDirectory ? "the directory is swapped at once" : "a mount point: its top-level entries are swapped one by one"
+                report("staged \(volume.target): \(summary.entries) entries, \(summary.bytes >> 20) MiB (\(how))")
+            }
         }
     }
 }

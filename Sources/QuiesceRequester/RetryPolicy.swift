@@ -58,7 +58,7 @@ public struct RetryPolicy: Sendable, Hashable {
         restarted: Bool
     ) -> RetryDecision {
         let failure = effectiveFailure(status)
-        let backoff = delay * (1 << min(max(attempt - 1, 0), 10))
+        let backoff = backoff(attempt: attempt)
         func decision(_ action: RetryAction, _ reason: String) -> RetryDecision {
             RetryDecision(writer: status.name, failure: failure, action: action, reason: reason)
         }
@@ -83,6 +83,11 @@ public struct RetryPolicy: Sendable, Hashable {
         case .nonRetryable, .notResponding, .recoveryFailed, .partialFailure:
             return decision(.giveUp, "the failure would recur: giving up on this writer")
         }
+    }
+
+    /// The pause after attempt `attempt` (1 for the first): ``delay``, doubled at each retry.
+    public func backoff(attempt: Int) -> Duration {
+        delay * (1 << min(max(attempt - 1, 0), 10))
     }
 
     /// For a partial failure, the code of the first failed component decides.

@@ -1,6 +1,7 @@
-import Foundation
 import Quiesce
 import QuiesceBus
+import Subprocess
+import SystemPackage
 
 /// Restarts the service behind a writer: a command configured for the writer, or else the
 /// writer's systemd unit, found from its process id through `org.freedesktop.systemd1`.
@@ -15,23 +16,17 @@ public struct WriterRestarter: Sendable {
         self.commands = commands
     }
 
-    /// Why a writer could not be restarted.
-    public struct Failure: Error, CustomStringConvertible, Sendable {
-        /// What went wrong.
-        public var description: String
-    }
-
     /// Restarts the writer's service; returns what was done.
     public func restart(writer: String) async throws -> String {
         if let command = commands[writer], let executable = command.first {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = Array(command.dropFirst())
-            let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-                process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-                do { try process.run() } catch { continuation.resume(throwing: error) }
+            let result = try await run(
+                .path(FilePath(executable)), arguments: Arguments(Array(command.dropFirst())),
+                output: .discarded, error: .string(limit: 4096)
+            )
+            guard result.terminationStatus.isSuccess else {
+                let detail = result.standardError.split(whereSeparator: \.isNewline).last.map { ": \($0)" } ?? ""
+                throw RequesterError("\(command.joined(separator: " ")) ended with \(result.terminationStatus)\(detail)")
             }
-            guard status == 0 else { throw Failure(description: "\(command.joined(separator: " ")) exited with status \(status)") }
             return "ran \(command.joined(separator: " "))"
         }
         return try await restartUnit(of: writer)
@@ -43,18 +38,18 @@ public struct WriterRestarter: Sendable {
         do {
             system = try await BusConnection.connect(to: .system)
         } catch {
-            throw Failure(description: "writer \(writer) has no --restart-command and the system bus (systemd) cannot be reached: \(error)")
+            throw RequesterError("writer \(writer) has no --restart-command and the system bus (systemd) cannot be reached: \(error)")
         }
         defer { Task { await system.close() } }
         let manager = (destination: "org.freedesktop.systemd1", path: "/org/freedesktop/systemd1", interface: "org.freedesktop.systemd1.Manager")
         guard let unitPath = try await system.call(
             destination: manager.destination, path: manager.path, interface: manager.interface, method: "GetUnitByPID", arguments: [.uint32(pid)]
-        ).first?.stringValue else { throw Failure(description: "systemd knows no unit for pid \(pid)") }
+        ).first?.stringValue else { throw RequesterError("systemd knows no unit for pid \(pid)") }
         let id = try await system.call(
             destination: manager.destination, path: unitPath, interface: "org.freedesktop.DBus.Properties", method: "Get",
             arguments: [.string("org.freedesktop.systemd1.Unit"), .string("Id")]
         ).first?.stringValue ?? ""
-        guard id.hasSuffix(".service") else { throw Failure(description: "writer \(writer) (pid \(pid)) runs in \(id), not a service") }
+        guard id.hasSuffix(".service") else { throw RequesterError("writer \(writer) (pid \(pid)) runs in \(id), not a service") }
         _ = try await system.call(
             destination: manager.destination, path: manager.path, interface: manager.interface, method: "RestartUnit",
             arguments: [.string(id), .string("replace")], timeout: .seconds(90)

@@ -124,13 +124,14 @@ public struct WriterTestKit: Sendable {
         return run
     }
 
-    /// Runs a restore: PreRestore, then (unless it failed) PostRestore.
-    public func restore(components: [String], session: String = "test-restore") async -> SequenceRun {
+    /// Runs a restore: PreRestore, then (unless it failed) PostRestore, telling the writer
+    /// whether the files went back (`succeeded`).
+    public func restore(components: [String], session: String = "test-restore", succeeded: Bool = true) async -> SequenceRun {
         var run = SequenceRun(session: session, records: [])
         let pre = await send(.preRestore, session: session, components: components)
         run.records.append(pre)
         if pre.succeeded {
-            run.records.append(await send(.postRestore, session: session, components: components))
+            run.records.append(await send(.postRestore, session: session, components: components, succeeded: succeeded))
         }
         return run
     }

@@ -75,6 +75,8 @@ package actor EventProcessor {
         if let volumes = options.volumes { record.info.volumes = volumes }
         if let metadata = options.backupMetadata { record.info.backupMetadata = metadata }
         if let metadata = options.restoreMetadata { record.info.restoreMetadata = metadata }
+        if let target = options.restoreTarget { record.info.restoreTarget = target }
+        if let locations = options.alternateLocations { record.info.alternateLocations = locations }
         record.info.backupSucceeded = options.succeeded
         if request.event == .freeze { record.mayBeFrozen = true }
         sessions[request.sessionId] = record
@@ -86,6 +88,43 @@ package actor EventProcessor {
         let outcome = await run(request.event, record.info, from: record.state, report: report)
         finish(request.event, session: request.sessionId, outcome: outcome, report: report)
         return outcome
+    }
+
+    /// The message of a PostRestore whose files did not go back.
+    package static let restoreNotDoneMessage = "the restore did not put the files back (PostRestore with succeeded=false); the writer reopened its data as it was"
+
+    /// Ends a session that nobody will finish (the coordinator that ran it left the bus): Abort
+    /// if it is between PrepareForSnapshot and PostSnapshot, then BackupShutdown; or, for a
+    /// restore between PreRestore and PostRestore, PostRestore with `succeeded=false`, so the
+    /// writer reopens what it closed. Returns each event run and its reply, with `reason` as
+    /// the message.
+    package func abandon(session id: String, reason: String) async -> [(WriterEvent, EventReply)] {
+        guard let record = sessions[id] else { return [] }
+        var steps: [WriterEvent] = []
+        if record.lastEvent == .preRestore {
+            steps = [.postRestore]
+        } else {
+            if record.selfAbort == nil, record.mayBeFrozen || [.prepareForSnapshot, .freeze, .thaw].contains(record.lastEvent) { steps.append(.abort) }
+            steps.append(.backupShutdown)
+        }
+        var outcomes: [(WriterEvent, EventReply)] = []
+        for event in steps {
+            guard let current = sessions[id] else { break }
+            var info = current.info
+            if event == .postRestore { info.backupSucceeded = false }
+            let report = EventReport(
+                event: event, selectedComponents: info.selectedComponents,
+                backupMetadataSet: current.backupMetadataSet, restoreMetadataSet: current.restoreMetadataSet
+            )
+            var outcome = await run(event, info, from: current.state, report: report)
+            if outcome.result.failure == nil || outcome.result.message == Self.restoreNotDoneMessage {
+                outcome.result.message = reason
+            }
+            finish(event, session: id, outcome: outcome, report: report)
+            outcomes.append((event, outcome))
+        }
+        sessions[id] = nil
+        return outcomes
     }
 
     /// Runs Abort for a session that may hold writes, because nobody else will release it.
@@ -122,6 +161,11 @@ package actor EventProcessor {
         let components = report.components(eventFailed: failure != nil)
         if failure == nil, let failed = components.first(where: { $0.failure != nil }) {
             failure = .init(code: .partialFailure, message: "component \(failed.fullPath) failed: \(failed.failure!.message)")
+        }
+        if failure == nil, event == .postRestore, session.backupSucceeded == false {
+            // The handler reopened what PreRestore closed; State and LastError still say that
+            // the restore did not happen, and that running it again may work.
+            failure = .init(code: .retryable, message: Self.restoreNotDoneMessage)
         }
         let elapsed = clock.now - start
         let result = EventResult(

@@ -75,6 +75,9 @@ final class EventReport: Sendable {
 
     /// Records backup or restore metadata, once per component and session.
     func setMetadata(_ setter: String, _ value: String, component: String, allowedIn allowed: [WriterEvent], restore: Bool) throws(WriterUsageError) {
+        guard value.utf8.count <= InputLimits.componentMetadataBytes else {
+            throw .tooLarge(setter: setter, component: component, bytes: value.utf8.count)
+        }
         try update(setter, component: component, allowedIn: allowed) { (status, content) throws(WriterUsageError) in
             if restore {
                 guard content.restoreMetadataSet.insert(component).inserted else { throw .alreadySet(setter: setter, component: component) }

@@ -16,6 +16,8 @@ actor WriterEngine {
     private var leases: [String: Task<Void, Never>] = [:]
     /// Who sent each Freeze that has not been thawed or aborted yet, by session.
     private var freezeSenders: [String: String] = [:]
+    /// The coordinator connection that runs each session the writer is in.
+    private var sessionSenders: [String: String] = [:]
     private var coordinatorOwner: String?
     private var coordinatorWatch: Task<Void, Never>?
     /// Property changes, applied in order after the reply has gone (so the bus routes the reply
@@ -81,6 +83,21 @@ actor WriterEngine {
         for (session, sender) in freezeSenders where sender == old {
             await selfAbort(session: session, failure: nil, reason: "\(old), which sent Freeze, left the bus")
         }
+        for (session, sender) in sessionSenders where sender == old {
+            await abandon(session: session, reason: "the coordinator \(old), which ran this session, left the bus")
+        }
+    }
+
+    /// Ends a session whose coordinator is gone, so that it neither holds the application
+    /// (a restore reopens what it closed) nor counts against the writer's session limit.
+    private func abandon(session id: String, reason: String) async {
+        sessionSenders[id] = nil
+        let processor = self.processor
+        let outcomes = await queue.run { await processor.abandon(session: id, reason: reason) }
+        endFreezeGuard(session: id)
+        guard !outcomes.isEmpty else { return }
+        logger.warning("ended the session on its own: \(reason)", metadata: ["session": "\(id)"])
+        for (event, outcome) in outcomes { await recorded(event, session: id, outcome) }
     }
 
     /// Whether `sender` is the coordinator's current connection (asking the bus when the
@@ -116,6 +133,7 @@ actor WriterEngine {
         switch result {
         case .success(let outcome):
             await recorded(event, session: request.sessionId, outcome)
+            await follow(session: request.sessionId, of: request.caller, after: event)
             return [outcome.busValue]
         case .failure(let error):
             if event == .freeze { await endFreezeGuard(session: request.sessionId) }
@@ -153,6 +171,19 @@ actor WriterEngine {
             "LastMessage": .string(outcome.result.message),
             "Sessions": .uint32(UInt32(await processor.sessionCount)),
         ])
+    }
+
+    /// Notes which coordinator connection runs the session; if it left while the event ran,
+    /// nobody will finish the session, so the writer ends it now.
+    private func follow(session id: String, of sender: String, after event: WriterEvent) async {
+        guard event != .backupShutdown, event != .postRestore else {
+            sessionSenders[id] = nil
+            return
+        }
+        sessionSenders[id] = sender
+        if sender != coordinatorOwner {
+            Task { await abandon(session: id, reason: "the coordinator \(sender), which ran this session, left the bus") }
+        }
     }
 
     // MARK: - The safety net

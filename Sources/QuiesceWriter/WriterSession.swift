@@ -18,6 +18,11 @@ public struct WriterSession: Sendable, Hashable {
     public var backupMetadata: [String: String] = [:]
     /// Restore events: the restore metadata the writer stored, by component.
     public var restoreMetadata: [String: String] = [:]
+    /// Restore events: whether the files go back over the volumes (`original`) or elsewhere
+    /// (`alternate`: the live data is not touched, so there is nothing to stop).
+    public var restoreTarget: RestoreTarget = .original
+    /// Restore events to an alternate location: per volume, where it is restored.
+    public var alternateLocations: [String: String] = [:]
 
     /// Creates session information.
     public init(
@@ -39,6 +44,13 @@ public struct WriterSession: Sendable, Hashable {
     /// Whether `path` lies on a volume of the snapshot set (VSS's IsPathAffected).
     public func isPathAffected(_ path: String) -> Bool {
         volumes.contains { PathRules.contains($0, path) }
+    }
+
+    /// Where the restore puts the file or directory `path`: `path` itself for an original
+    /// restore, else its place below the alternate location of its volume.
+    public func restoredPath(of path: String) -> String {
+        guard let volume = alternateLocations.keys.filter({ PathRules.contains($0, path) }).max(by: { $0.count < $1.count }) else { return path }
+        return alternateLocations[volume]! + String(path.dropFirst(volume == "/" ? 0 : volume.count))
     }
 
     /// The paths among `paths` that lie on no volume of the snapshot set. A writer whose files

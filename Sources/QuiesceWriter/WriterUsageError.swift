@@ -13,6 +13,8 @@ public enum WriterUsageError: Error, Sendable, Hashable, CustomStringConvertible
     case unknownComponent(setter: String, component: String)
     /// A failure code the coordinator reserves for itself was used.
     case reservedFailureCode(FailureCode)
+    /// Metadata longer than the coordinator accepts (``InputLimits/componentMetadataBytes``).
+    case tooLarge(setter: String, component: String, bytes: Int)
 
     /// A message for the writer's author.
     public var description: String {
@@ -27,6 +29,8 @@ public enum WriterUsageError: Error, Sendable, Hashable, CustomStringConvertible
             "\(setter): \(component) is not a selected component of this session"
         case .reservedFailureCode(let code):
             "failure code \(code.rawValue) is reserved for the coordinator; writers may not set it"
+        case .tooLarge(let setter, let component, let bytes):
+            "\(setter): \(bytes) bytes for component \(component); at most \(InputLimits.componentMetadataBytes)"
         }
     }
 }

@@ -21,8 +21,11 @@ struct Quiesced: AsyncParsableCommand {
     @OptionGroup var busOptions: BusOptions
     @OptionGroup var loggingOptions: LoggingOptions
 
-    @Option(help: ArgumentHelp("Where the copy provider puts snapshot sets.", valueName: "dir"))
-    var snapshotRoot = "/var/lib/quiesce/snapshots"
+    @Option(help: ArgumentHelp("Where state that outlives a session lives (journals of interrupted restores).", valueName: "dir"))
+    var stateDir = "/var/lib/quiesce"
+
+    @Option(help: ArgumentHelp("Where the copy provider puts snapshot sets (default: <state-dir>/snapshots); not on a volume you back up.", valueName: "dir"))
+    var snapshotRoot: String?
 
     @Option(
         name: .customLong("timeout"),
@@ -49,7 +52,8 @@ struct Quiesced: AsyncParsableCommand {
         }
         guard (1...1024).contains(maxCallsInFlight) else { throw ValidationError("--max-calls-in-flight must be 1 to 1024") }
         guard (1...1024).contains(maxSessions) else { throw ValidationError("--max-sessions must be 1 to 1024") }
-        guard snapshotRoot.hasPrefix("/") else { throw ValidationError("--snapshot-root must be an absolute path") }
+        guard stateDir.hasPrefix("/") else { throw ValidationError("--state-dir must be an absolute path") }
+        guard snapshotRoot?.hasPrefix("/") ?? true else { throw ValidationError("--snapshot-root must be an absolute path") }
         guard sessionIdleTimeout >= 1 else { throw ValidationError("--session-idle-timeout must be at least 1 second") }
         if let allowGroup, !AccessPolicy.groupExists(allowGroup) { throw ValidationError("no group \(allowGroup) on this system") }
     }
@@ -59,7 +63,8 @@ struct Quiesced: AsyncParsableCommand {
         var timeouts = PhaseTimeouts.defaults
         for setting in self.timeouts { try timeouts.apply(setting) }
         let configuration = CoordinatorConfiguration(
-            snapshotRoot: snapshotRoot,
+            stateDirectory: stateDir,
+            snapshotRoot: snapshotRoot ?? stateDir + "/snapshots",
             timeouts: timeouts,
             maxCallsInFlight: maxCallsInFlight,
             maxSessions: maxSessions,

@@ -58,7 +58,7 @@ struct BackupTests {
             #expect(try String(contentsOfFile: destination + "/" + volumes[1].dataPath + "/files/file.txt", encoding: .utf8) == "data of files\n")
 
             // The snapshot set is gone once the session is closed.
-            #expect(try FileManager.default.contentsOfDirectory(atPath: harness.bus.directory + "/snapshots").isEmpty)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: harness.snapshotRoot).isEmpty)
             #expect(events(of: files) == ["PrepareForBackup", "PrepareForSnapshot", "Freeze", "Thaw", "PostSnapshot", "BackupComplete", "BackupShutdown"])
             #expect(try await harness.writerProperty("notes", "State") == "s \"stable\"")
         }

@@ -59,7 +59,7 @@ struct CopyProviderTests {
 
     private static func backUp(on disk: LoopFilesystem, type: String, harness: Harness) async throws {
         let volume = disk.mountPoint + "/volume"
-        try await harness.start("quiesced", "quiesced", ["--snapshot-root", disk.mountPoint + "/snapshots"], waitFor: BusNames.coordinator)
+        try await harness.start("quiesced", "quiesced", ["--state-dir", harness.stateDirectory, "--snapshot-root", disk.mountPoint + "/snapshots"], waitFor: BusNames.coordinator)
         try await harness.startFlakyWriter("w", volume: volume)
         // 64 MiB of data that does not compress or deduplicate.
         let big = volume + "/w/big.bin"

@@ -85,7 +85,8 @@ struct FaultTests {
             let frozen = ContinuousClock.now
             try await Harness.waitUntil("leased aborts on its own", timeout: .seconds(5)) { leased.output.contains("ABORTED") }
             #expect(ContinuousClock.now - frozen < .seconds(1.5))
-            #expect(leased.output.contains("the freeze lease of 0.5 seconds ran out before Thaw"))
+            // The SDK logs why after the handler ran.
+            try await Harness.waitUntil("leased says why") { leased.output.contains("the freeze lease of 0.5 seconds ran out before Thaw") }
             #expect(try await harness.writerProperty("leased", "LastError") == "s \"timeout\"")
             let result = try await backup.value
             #expect(result.status == 3)
@@ -110,7 +111,7 @@ struct FaultTests {
             try await session.addVolumes([volume])
             try await session.prepareForBackup()
             _ = try await session.doSnapshotSet()
-            let snapshots = harness.bus.directory + "/snapshots"
+            let snapshots = harness.snapshotRoot
             #expect(try FileManager.default.contentsOfDirectory(atPath: snapshots).count == 1)
 
             await requester.close()
@@ -157,7 +158,7 @@ struct FaultTests {
             coordinator.signal(SIGTERM)
             #expect(await coordinator.waitForExit(timeout: .seconds(10)) == 0)
             #expect(events(of: writer).last == "BackupShutdown")
-            #expect(try FileManager.default.contentsOfDirectory(atPath: harness.bus.directory + "/snapshots").isEmpty)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: harness.snapshotRoot).isEmpty)
             #expect(coordinator.output.contains("abandoning session"))
         }
     }
@@ -208,6 +209,38 @@ struct FaultTests {
             try await Harness.waitUntil("the sessions are reaped", timeout: .seconds(10)) { try await client.listSessions().isEmpty }
             #expect(events(of: writer) == ["PrepareForBackup", "BackupShutdown"])
             _ = try await client.createSession()
+        }
+    }
+
+    @Test("quiesced killed mid-session: writers drop its sessions, the restarted quiesced removes the snapshot sets it left, the next backup is clean")
+    func coordinatorKilledMidSession() async throws {
+        try await Harness.with { harness in
+            let coordinator = try await harness.startCoordinator()
+            let volume = try harness.folder("volume")
+            let writer = try await harness.startFlakyWriter("w", volume: volume)
+            let client = QuiesceClient(connection: harness.connection)
+            for index in 0..<8 {  // as many sessions as the writer takes
+                let session = try await client.createSession()
+                _ = try await session.gatherWriterMetadata()
+                try await session.addVolumes([volume])
+                try await session.prepareForBackup()
+                if index == 0 { _ = try await session.doSnapshotSet() }
+            }
+            #expect(try await harness.writerProperty("w", "Sessions") == "u 8")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: harness.snapshotRoot).count == 1)
+
+            coordinator.signal(SIGKILL)
+            await coordinator.waitForExit()
+            try await Harness.waitUntil("the writer ends the sessions of the coordinator that left") {
+                try await harness.writerProperty("w", "Sessions") == "u 0"
+            }
+            #expect(events(of: writer).filter { $0 == "BackupShutdown" }.count == 8)
+
+            let restarted = try await harness.start("quiesced-again", "quiesced", ["--state-dir", harness.stateDirectory], waitFor: BusNames.coordinator)
+            #expect(restarted.output.contains("removed 1 snapshot set(s) left by a previous run"), "\(restarted.output)")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: harness.snapshotRoot).isEmpty)
+            let backup = try await harness.quiescectl(["backup", "--volume", volume, "--to", harness.bus.directory + "/backup"])
+            #expect(backup.status == 0, "\(backup.stdout)\n\(backup.stderr)")
         }
     }
 }

@@ -128,7 +128,7 @@ struct FuzzTests {
 
             // quiesced ran through phase 1 and stopped cleanly on SIGTERM; started again, it has no session.
             #expect(await coordinator.waitForExit() == 0)
-            let restarted = try await harness.start("quiesced-again", "quiesced", ["--snapshot-root", try harness.folder("snapshots")], waitFor: BusNames.coordinator)
+            let restarted = try await harness.start("quiesced-again", "quiesced", ["--state-dir", harness.stateDirectory], waitFor: BusNames.coordinator)
             #expect(try await QuiesceClient(connection: harness.connection).listSessions().isEmpty)
             await restarted.terminate()
         }

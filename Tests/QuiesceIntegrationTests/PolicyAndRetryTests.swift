@@ -21,7 +21,7 @@ struct PolicyAndRetryTests {
             #expect(!events(of: other).contains("Thaw") || events(of: other).firstIndex(of: "Abort")! > events(of: other).firstIndex(of: "Freeze")!)
             #expect(!events(of: other).contains("PostSnapshot"))
             #expect(events(of: other).last == "BackupShutdown")
-            #expect(try FileManager.default.contentsOfDirectory(atPath: harness.bus.directory + "/snapshots").isEmpty)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: harness.snapshotRoot).isEmpty)
         }
     }
 

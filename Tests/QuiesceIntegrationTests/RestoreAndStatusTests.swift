@@ -20,7 +20,7 @@ struct RestoreAndStatusTests {
             for index in 1...7 { _ = try await sqlite(harness, database, "INSERT INTO notes(body, created) VALUES('after \(index)', 0);") }
             #expect(try await sqlite(harness, database, "SELECT count(*) FROM notes;") == "12")
 
-            let restore = try await harness.quiescectl(["restore", "--from", destination])
+            let restore = try await harness.quiescectl(["restore", "--from", destination, "--yes"])
             #expect(restore.status == 0, "\(restore.stdout)\n\(restore.stderr)")
             #expect(try await sqlite(harness, database, "SELECT count(*) FROM notes;") == "5")
             #expect(try await sqlite(harness, database, "PRAGMA integrity_check;") == "ok")
@@ -40,9 +40,9 @@ struct RestoreAndStatusTests {
             let destination = harness.bus.directory + "/backup"
             #expect(try await harness.quiescectl(["backup", "--volume", volume, "--to", destination]).status == 0)
             try "changed\n".write(toFile: volume + "/busy/file.txt", atomically: true, encoding: .utf8)
-            let restore = try await harness.quiescectl(["restore", "--from", destination])
+            let restore = try await harness.quiescectl(["restore", "--from", destination, "--yes"])
             #expect(restore.status == 1)
-            #expect(restore.stdout.contains("busy: in use"))
+            #expect(restore.stderr.contains("busy: in use"))
             #expect(try String(contentsOfFile: volume + "/busy/file.txt", encoding: .utf8) == "changed\n")
         }
     }

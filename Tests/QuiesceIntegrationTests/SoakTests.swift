@@ -38,7 +38,7 @@ struct SoakTests {
                 #expect(final[index].fds == baseline[index].fds, "\(names[index]) leaks file descriptors")
                 #expect(final[index].rssKiB - baseline[index].rssKiB < 8 * 1024, "\(names[index]) grew by more than 8 MiB")
             }
-            #expect(try FileManager.default.contentsOfDirectory(atPath: harness.bus.directory + "/snapshots").isEmpty)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: harness.snapshotRoot).isEmpty)
         }
     }
 }

@@ -58,10 +58,16 @@ public final class Harness: @unchecked Sendable {
         return process
     }
 
-    /// Starts `quiesced` with a snapshot root in the test folder.
+    /// The state directory of the test's quiesced and `quiescectl restore`.
+    public var stateDirectory: String { bus.directory + "/state" }
+
+    /// The snapshot root of the test's quiesced.
+    public var snapshotRoot: String { stateDirectory + "/snapshots" }
+
+    /// Starts `quiesced` with its state directory (and snapshot root) in the test folder.
     @discardableResult
     public func startCoordinator(_ arguments: [String] = []) async throws -> ChildProcess {
-        try await start("quiesced", "quiesced", ["--snapshot-root", try folder("snapshots")] + arguments, waitFor: BusNames.coordinator)
+        try await start("quiesced", "quiesced", ["--state-dir", stateDirectory] + arguments, waitFor: BusNames.coordinator)
     }
 
     /// Starts a `flaky-writer` named `name` whose data lies in `volume`.
@@ -145,10 +151,11 @@ public final class Harness: @unchecked Sendable {
         return ContinuousClock.now - start
     }
 
-    /// Runs `quiescectl` on the private bus.
+    /// Runs `quiescectl` on the private bus (`restore` with the test's state directory).
     public func quiescectl(_ arguments: [String]) async throws -> CommandResult {
         guard let command = arguments.first else { throw TestFailure("quiescectl needs a command") }
-        return try await run(Self.binDirectory + "/quiescectl", [command, "--address", bus.address] + arguments.dropFirst())
+        let state = command == "restore" && !arguments.contains("--state-dir") ? ["--state-dir", stateDirectory] : []
+        return try await run(Self.binDirectory + "/quiescectl", [command, "--address", bus.address] + state + arguments.dropFirst())
     }
 
     /// Runs `busctl` on the private bus.

@@ -17,6 +17,26 @@ struct WriterSequenceTests {
         #expect(run.firstFailure == nil)
     }
 
+    @Test("PreRestore leaves the writer waiting for PostRestore; a PostRestore whose files did not go back still runs the handler, and says so")
+    func restoreThatFailed() async throws {
+        let reopened = Mutex<[Bool?]>([])
+        let writer = ScriptedWriter(script: [.postRestore: { _, _, session in
+            reopened.withLock { $0.append(session.backupSucceeded) }
+            return true
+        }])
+        let kit = WriterTestKit(writer: writer)
+        let good = await kit.restore(components: ["db/data"], session: "good")
+        #expect(good.records.map(\.state) == [.waitingForPostRestore, .stable])
+        #expect(good.firstFailure == nil)
+
+        let failed = await kit.restore(components: ["db/data"], session: "failed", succeeded: false)
+        let record = try #require(failed.record(.postRestore))
+        #expect(record.state == .failedAtPostRestore)
+        #expect(record.failure == .retryable)
+        #expect(record.message.contains("did not put the files back"))
+        #expect(reopened.withLock { $0 } == [true, false])
+    }
+
     @Test("setWriterFailure vetoes with its code in every phase", arguments: [WriterEvent.prepareForBackup, .prepareForSnapshot, .freeze, .thaw, .postSnapshot, .backupComplete])
     func vetoInEachPhase(event: WriterEvent) async throws {
         let writer = ScriptedWriter(script: [event: { writer, _, _ in
