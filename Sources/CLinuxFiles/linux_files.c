@@ -11,6 +11,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/vfs.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -62,5 +63,11 @@ ssize_t quiesce_list_xattrs(int fd, char *list, size_t size) { return flistxattr
 ssize_t quiesce_get_xattr(int fd, const char *name, void *value, size_t size) { return fgetxattr(fd, name, value, size); }
 
 int quiesce_set_xattr(int fd, const char *name, const void *value, size_t size) { return fsetxattr(fd, name, value, size, 0); }
+
+unsigned long quiesce_filesystem_type(int fd) {
+    struct statfs buffer;
+    if (fstatfs(fd, &buffer) != 0) return 0;
+    return (unsigned long)buffer.f_type;
+}
 
 void quiesce_release_free_memory(void) { malloc_trim(0); }

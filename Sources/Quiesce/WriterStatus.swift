@@ -42,21 +42,31 @@ public struct WriterStatus: Codable, Sendable, Hashable {
         self.components = components
     }
 
-    /// Records what a writer reported about its components.
+    /// Records what a writer reported about its components (linear in the reports; later
+    /// values replace earlier ones).
     public mutating func merge(_ reports: [ComponentStatus]) {
+        guard !reports.isEmpty else { return }
+        var byPath = Dictionary(components.map { ($0.fullPath, $0) }, uniquingKeysWith: { $1 })
         for report in reports {
-            if let index = components.firstIndex(where: { $0.fullPath == report.fullPath }) {
-                components[index].merge(report)
-            } else {
-                components.append(report)
-            }
+            byPath[report.fullPath, default: ComponentStatus(fullPath: report.fullPath)].merge(report)
         }
-        components.sort { $0.fullPath < $1.fullPath }
+        components = byPath.values.sorted { $0.fullPath < $1.fullPath }
     }
 
     /// The status of one component, if the writer reported anything about it.
     public func component(_ fullPath: String) -> ComponentStatus? {
         components.first { $0.fullPath == fullPath }
+    }
+
+    /// The status without the writer's private backup and restore metadata (what anyone but
+    /// the session's owner and root may read).
+    public var withoutMetadata: WriterStatus {
+        var status = self
+        for index in status.components.indices {
+            status.components[index].backupMetadata = nil
+            status.components[index].restoreMetadata = nil
+        }
+        return status
     }
 
     /// Whether the writer has failed in this session.

@@ -61,6 +61,20 @@ extension BusConnection {
         return UInt32(uid)
     }
 
+    /// The Unix uid and groups of the process behind a connection, as the bus saw them when it
+    /// connected (`GetConnectionCredentials`; groups are empty where the bus does not know them).
+    public func unixCredentials(of name: String) async throws -> (uid: UInt32, groups: [UInt32]) {
+        let credentials = try await callBus("GetConnectionCredentials", [.string(name)]).first?.stringKeyedDictionary ?? [:]
+        guard case .uint32(let uid) = credentials["UnixUserID"] ?? .uint32(UInt32.max), uid != UInt32.max else {
+            throw BusError(name: BusError.failed, message: "the bus did not return credentials for \(name)")
+        }
+        let groups = (credentials["UnixGroupIDs"]?.elements ?? []).compactMap { value -> UInt32? in
+            if case .uint32(let gid) = value { return gid }
+            return nil
+        }
+        return (uid, groups)
+    }
+
     /// The Unix process id of the process behind a connection.
     public func unixProcessID(of name: String) async throws -> UInt32 {
         guard let pid = try await callBus("GetConnectionUnixProcessID", [.string(name)]).first?.uint64Value else {

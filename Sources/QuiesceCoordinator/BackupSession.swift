@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Quiesce
 import QuiesceBus
+import QuiesceFiles
 import QuiesceProtocol
 
 /// One session: the writers in it, the volumes and components selected, the snapshot set, and
@@ -10,8 +11,10 @@ actor BackupSession {
     let id: String
     /// The unique name of the requester that created the session.
     let owner: String
-    /// The uid of that requester: the only user besides root who may read its snapshots.
-    let ownerUID: UInt32
+    /// The uid and groups of that requester: the only user besides root who may read its
+    /// snapshots, and who may add only volumes it can read.
+    let ownerAccess: FileAccess
+    nonisolated var ownerUID: UInt32 { ownerAccess.uid }
     private(set) var phase: SessionPhase = .created {
         didSet { onPhaseChange(phase) }
     }
@@ -42,7 +45,7 @@ actor BackupSession {
     init(
         id: String,
         owner: String,
-        ownerUID: UInt32,
+        ownerAccess: FileAccess,
         caller: WriterCaller,
         directory: WriterDirectory,
         providers: [String: any SnapshotProvider],
@@ -54,7 +57,7 @@ actor BackupSession {
     ) {
         self.id = id
         self.owner = owner
-        self.ownerUID = ownerUID
+        self.ownerAccess = ownerAccess
         self.caller = caller
         self.directory = directory
         self.providers = providers
@@ -69,8 +72,8 @@ actor BackupSession {
 
     // MARK: - Discovery and selection
 
-    /// Identify to every writer on the bus; returns their metadata as a JSON array.
-    func gatherWriterMetadata() async throws -> String {
+    /// Identify to every writer on the bus; returns their metadata, sorted by name.
+    func gatherWriterMetadata() async throws -> [WriterMetadata] {
         try require([.created, .metadataGathered], for: "GatherWriterMetadata")
         let writers = await directory.writers
         progress("gather-writer-metadata", "Identify to \(writers.count) writer(s)")
@@ -88,33 +91,49 @@ actor BackupSession {
                     metadata.name = name
                     found[name] = SessionParticipant(owner: owner, metadata: metadata)
                 case .failure(let error):
-                    logger.warning("writer \(name) left out: Identify failed: \(error)")
+                    let busError = error as? BusError
+                    let code: FailureCode = busError.map { $0.isTimeout || $0.isPeerGone } == true ? .notResponding : .nonRetryable
+                    let message = "Identify failed: \(busError?.message ?? "\(error)")"
+                    logger.warning("writer \(name) left out: \(message)")
+                    progress("gather-writer-metadata", "writer \(name) left out: \(message)")
+                    found[name] = SessionParticipant(name: name, owner: owner, identifyFailure: code, message: message)
                 }
             }
             return found
         }
         participants = identified
         phase = .metadataGathered
-        let metadata = participants.values.map(\.metadata).sorted { $0.name < $1.name }
+        let metadata = participants.values.filter(\.isIdentified).map(\.metadata).sorted { $0.name < $1.name }
         progress("gather-writer-metadata", "\(metadata.count) writer(s) identified")
-        return try JSONCoding.encode(metadata)
+        return metadata
     }
 
-    /// Adds volumes to the snapshot set.
+    /// Adds volumes to the snapshot set: existing directories reached without symlinks, on a
+    /// filesystem that holds data, and readable by the session's owner.
     func addVolumes(_ paths: [String]) throws {
         try require([.created, .metadataGathered], for: "AddVolumes")
         for path in paths {
             guard PathRules.isAbsoluteNormalized(path) else {
                 throw Self.error(.invalidArgument, "volume \(path) is not an absolute normalized path")
             }
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
-                throw Self.error(.invalidArgument, "volume \(path) is not a directory")
+            let directory: DirectoryHandle
+            do {
+                directory = try DirectoryHandle.open(absolute: path)
+            } catch let error as FileError {
+                throw Self.error(.invalidArgument, "volume \(path) cannot be used: \(error.explanation)")
+            }
+            if let pseudo = directory.pseudoFilesystem {
+                throw Self.error(.invalidArgument, "volume \(path) is on the pseudo filesystem \(pseudo): it holds no data to back up")
+            }
+            guard (try? ownerAccess.canRead(directory: path)) == true else {
+                throw Self.error(.accessDenied, "uid \(ownerUID) may not read \(path): a session backs up only what its owner can read")
             }
         }
         var merged = volumes
         for path in paths where !merged.contains(path) { merged.append(path) }
-        guard merged.count <= 64 else { throw Self.error(.invalidArgument, "a snapshot set holds at most 64 volumes") }
+        guard merged.count <= InputLimits.volumesPerSet else {
+            throw Self.error(.invalidArgument, "a snapshot set holds at most \(InputLimits.volumesPerSet) volumes")
+        }
         volumes = merged
     }
 
@@ -147,7 +166,7 @@ actor BackupSession {
     }
 
     private func findComponent(_ writer: String, _ path: String) throws -> Component {
-        guard let participant = participants[writer] else {
+        guard let participant = participants[writer], participant.isIdentified else {
             throw Self.error(.notFound, "no writer \(writer) in this session (gather writer metadata first)")
         }
         guard let found = participant.metadata.component(path) else {
@@ -183,6 +202,11 @@ actor BackupSession {
         let name = providerName ?? defaultProvider
         guard let provider = providers[name] else {
             throw Self.error(.invalidArgument, "no provider \(name); known: \(providers.keys.sorted().joined(separator: ", "))")
+        }
+        do {
+            try provider.check(volumes)
+        } catch {
+            throw Self.error(.invalidArgument, "provider \(name) cannot snapshot these volumes: \(error)")
         }
         guard await snapshotLock.tryAcquire(for: id) else {
             throw Self.error(.busy, "another snapshot set is being created; wait and try again")
@@ -323,10 +347,15 @@ actor BackupSession {
             guard PathRules.isAbsoluteNormalized(alternateLocation), alternateLocation != "/" else {
                 throw Self.error(.invalidArgument, "alternate-location must be an absolute normalized directory other than /")
             }
+        } else {
+            // The writers stop their applications for this: only for a caller who may restore there.
+            for volume in document.snapshotSet?.volumes ?? [] where (try? ownerAccess.canWrite(directory: volume.volume)) == false {
+                throw Self.error(.accessDenied, "uid \(ownerUID) may not write \(volume.volume): a session restores only what its owner can write")
+            }
         }
         self.alternateLocation = alternateLocation
         for record in document.writers {
-            guard participants[record.metadata.name] != nil else {
+            guard participants[record.metadata.name]?.isIdentified == true else {
                 logger.warning("writer \(record.metadata.name) of the backup is not on the bus; its components are not restored by it")
                 continue
             }

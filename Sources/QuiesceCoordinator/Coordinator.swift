@@ -27,8 +27,9 @@ public actor Coordinator {
         self.connection = connection
         self.configuration = configuration
         self.logger = logger
-        self.directory = WriterDirectory(connection: connection, logger: logger)
-        self.caller = WriterCaller(connection: connection, timeouts: configuration.timeouts, limiter: CallLimiter(limit: configuration.maxCallsInFlight))
+        let caller = WriterCaller(connection: connection, timeouts: configuration.timeouts, limiter: CallLimiter(limit: configuration.maxCallsInFlight))
+        self.caller = caller
+        self.directory = WriterDirectory(connection: connection, logger: logger) { await caller.properties(owner: $0) }
         let copy = CopyProvider(root: configuration.snapshotRoot)
         let null = NullProvider()
         self.copyProvider = copy
@@ -111,29 +112,15 @@ public actor Coordinator {
         }
     }
 
+    /// Every writer's identity and state, from what the directory follows: no call to writers.
     private func listWriters() async -> [BusValue] {
-        let writers = await directory.writers
-        let caller = self.caller
-        let rows = await withTaskGroup(of: [String].self) { group in
-            for writer in writers {
-                group.addTask {
-                    // Through the limiter: hundreds of writers must not exceed the bus's pending replies.
-                    guard let properties = await caller.properties(owner: writer.owner) else {
-                        return [writer.name, "", "", WriterState.unknown.rawValue, FailureCode.notResponding.rawValue]
-                    }
-                    let text = { (key: String) in properties[key]?.stringValue ?? "" }
-                    return [writer.name, text("ClassId"), text("InstanceId"), text("State"), text("LastError")]
-                }
-            }
-            var rows: [[String]] = []
-            for await row in group { rows.append(row) }
-            return rows.sorted { $0[0] < $1[0] }
+        await directory.summaries.map { writer in
+            .structure([writer.name, writer.classId, writer.instanceId, writer.state, writer.lastError].map(BusValue.string))
         }
-        return rows.map { .structure($0.map(BusValue.string)) }
     }
 
     private func createSession(owner: String) async throws -> String {
-        let uid = try await connection.unixUser(of: owner)
+        let (uid, groups) = try await connection.unixCredentials(of: owner)
         guard configuration.access.allows(uid: uid) else {
             logger.warning("refused a session to \(owner) (uid \(uid))")
             throw BackupSession.error(.accessDenied, "uid \(uid) may not start backup sessions (root, the coordinator's user and its allowed group may)")
@@ -147,14 +134,14 @@ public actor Coordinator {
         let objectBox = ObjectBox()
         let connection = self.connection
         let session = BackupSession(
-            id: id, owner: owner, ownerUID: uid, caller: caller, directory: directory, providers: providers,
+            id: id, owner: owner, ownerAccess: FileAccess(uid: uid, groups: Set(groups)), caller: caller, directory: directory, providers: providers,
             defaultProvider: configuration.defaultProvider, snapshotLock: snapshotLock, logger: logger,
             progress: { phase, message in
                 try? connection.emitSignal(path: path, interface: BusNames.sessionInterface, name: "Progress", arguments: [.string(phase), .string(message)])
             },
             onPhaseChange: { phase in objectBox.object?.setProperty("Phase", .string(phase.rawValue)) }
         )
-        let endpoint = SessionEndpoint(session: session, queue: SerialQueue()) { [weak self] in
+        let endpoint = SessionEndpoint(session: session, connection: connection, queue: SerialQueue()) { [weak self] in
             await self?.removeSession(id)
         }
         let object = try await connection.export(
@@ -214,6 +201,7 @@ public actor Coordinator {
         entry.object.unexport()
         publishSessions()
         logger.info("session \(id) closed")
+        Heap.releaseFreeMemory()
     }
 
     private func publishSessions() {

@@ -1,4 +1,5 @@
 import Glibc
+import Quiesce
 import QuiesceFiles
 
 /// The embedded default provider: copies each volume directory into the snapshot set,
@@ -41,6 +42,17 @@ public struct CopyProvider: SnapshotProvider {
         let status = try handle.status()
         guard status.uid == geteuid() else { throw FileError("use", root, reason: "it belongs to uid \(status.uid), not to quiesced's user") }
         if status.permissions != Self.rootMode, fchmod(handle.descriptor, Self.rootMode) != 0 { throw FileError("set the mode of", root) }
+    }
+
+    /// Refuses a volume that holds the snapshot root on its own filesystem: the copy would copy
+    /// itself.
+    public func check(_ volumes: [String]) throws {
+        let rootDevice = try DirectoryHandle.open(absolute: root).status().device
+        for volume in volumes where PathRules.contains(volume, root) {
+            if try DirectoryHandle.open(absolute: volume).status().device == rootDevice {
+                throw FileError("copy", volume, reason: "it holds the snapshot root \(root) on the same filesystem; back up a directory below it, or give quiesced a --snapshot-root on another filesystem")
+            }
+        }
     }
 
     public func createSnapshots(_ request: SnapshotRequest) async throws -> [String: String] {

@@ -5,15 +5,24 @@ import QuiesceBus
 /// arguments, and runs the session's steps one at a time.
 struct SessionEndpoint: Sendable {
     let session: BackupSession
+    let connection: BusConnection
     let queue: SerialQueue
     let onClose: @Sendable () async -> Void
 
-    /// Methods anyone may call: they only read.
-    static let readOnlyMethods: Set<String> = ["GetWriterStatus", "GetBackupDocument"]
-
     func handle(_ call: BusMethodCall) async throws -> [BusValue] {
-        if Self.readOnlyMethods.contains(call.method) {
-            return try await perform(call)
+        switch call.method {
+        case "GetWriterStatus":
+            // Anyone may read the status; the writers' private metadata only its owner and root.
+            let status = await session.writerStatus
+            let full = try await isOwnerOrRoot(call.sender)
+            return [.string(try Self.reply(full ? status : status.map(\.withoutMetadata)))]
+        case "GetBackupDocument":
+            guard try await isOwnerOrRoot(call.sender) else {
+                throw BackupSession.error(.accessDenied, "the backup document (snapshot paths, writer metadata) of session \(session.id) is readable only by its owner and root")
+            }
+            return [.string(try Self.reply(await session.backupDocument))]
+        default:
+            break
         }
         guard call.sender == session.owner else {
             throw BackupSession.error(.accessDenied, "only the connection that created session \(session.id) may drive it")
@@ -26,7 +35,7 @@ struct SessionEndpoint: Sendable {
         let arguments = call.arguments
         switch call.method {
         case "GatherWriterMetadata":
-            return [.string(try await session.gatherWriterMetadata())]
+            return [.string(try Self.reply(await session.gatherWriterMetadata()))]
         case "AddVolumes":
             guard let volumes = arguments.first?.stringArray else { throw Self.invalid("expected as") }
             try await session.addVolumes(volumes)
@@ -69,7 +78,7 @@ struct SessionEndpoint: Sendable {
             try await session.abortBackup()
             return []
         case "GatherWriterStatus":
-            return [.string(try JSONCoding.encode(await session.gatherWriterStatus()))]
+            return [.string(try Self.reply(await session.gatherWriterStatus()))]
         case "PreRestore":
             guard arguments.count == 2, let text = arguments[0].stringValue else { throw Self.invalid("expected (s document, a{sv} options)") }
             let options = try Self.options(Array(arguments.dropFirst()), allowed: ["alternate-location"])
@@ -88,17 +97,30 @@ struct SessionEndpoint: Sendable {
             if let value = options["succeeded"], value.boolValue == nil { throw Self.invalid("succeeded must be b") }
             try await session.postRestore(succeeded: options["succeeded"]?.boolValue ?? true)
             return []
-        case "GetWriterStatus":
-            return [.string(try JSONCoding.encode(await session.writerStatus))]
-        case "GetBackupDocument":
-            return [.string(try JSONCoding.encode(await session.backupDocument))]
         case "Close":
             await session.close()
             await onClose()
-            return [.string(try JSONCoding.encode(await session.writerStatus))]
+            return [.string(try Self.reply(await session.writerStatus))]
         default:
             throw BusError(name: "org.freedesktop.DBus.Error.UnknownMethod", message: "no method \(call.method)")
         }
+    }
+
+    /// Whether `sender` runs as the session owner's user or as root.
+    private func isOwnerOrRoot(_ sender: String) async throws -> Bool {
+        if sender == session.owner { return true }
+        let uid = try await connection.unixUser(of: sender)
+        return uid == 0 || uid == session.ownerUID
+    }
+
+    /// A JSON reply, refused with `TooLarge` rather than sent over the bus's message limit
+    /// (which would make the bus disconnect the coordinator).
+    static func reply<T: Encodable>(_ value: T) throws -> String {
+        let text = try JSONCoding.encode(value)
+        guard text.utf8.count <= InputLimits.replyBytes else {
+            throw BackupSession.error(.tooLarge, "the reply would be \(text.utf8.count) bytes; the limit is \(InputLimits.replyBytes)")
+        }
+        return text
     }
 
     /// Aborts and closes the session after the step in progress, if any.

@@ -27,7 +27,20 @@ struct SessionParticipant: Sendable {
         self.status = WriterStatus(name: metadata.name, classId: metadata.classId, instanceId: metadata.instanceId)
     }
 
+    /// A writer that failed Identify: kept so that its status shows why it is not in the session.
+    init(name: String, owner: String, identifyFailure failure: FailureCode, message: String) {
+        self.init(owner: owner, metadata: WriterMetadata(name: name, classId: "", instanceId: ""))
+        status.state = .failedAtIdentify
+        status.failure = failure
+        status.message = InputLimits.truncated(message)
+        status.lastEvent = .identify
+        failedEvent = .identify
+    }
+
     var name: String { metadata.name }
+
+    /// Whether the writer answered Identify (a writer that did not takes no part).
+    var isIdentified: Bool { failedEvent != .identify }
 
     /// Whether the writer takes part (has selected components).
     var isSelected: Bool { !selectedComponents.isEmpty }
@@ -61,6 +74,7 @@ struct SessionParticipant: Sendable {
     }
 
     mutating func record(_ event: WriterEvent, _ reply: EventReply) {
+        let reply = bounded(reply, of: event)
         sentEvents.insert(event)
         if inFlight == event { inFlight = nil }
         // A failure sticks for the rest of the session: later events (Abort, BackupShutdown, or
@@ -74,5 +88,39 @@ struct SessionParticipant: Sendable {
             status.message = reply.result.message
             failedEvent = event
         }
+    }
+
+    /// The reply as the session keeps it: reports only for selected components, messages cut
+    /// to ``InputLimits/messageBytes``; a reply over a limit becomes the writer's failure.
+    private func bounded(_ reply: EventReply, of event: WriterEvent) -> EventReply {
+        func refused(_ problem: String) -> EventReply {
+            EventReply(result: EventResult(
+                state: event.stateOnFailure, failure: .nonRetryable,
+                message: "\(problem) (\(QuiesceErrorName.tooLarge.rawValue))", durationMicroseconds: reply.result.durationMicroseconds
+            ))
+        }
+        guard reply.components.count <= InputLimits.componentsPerWriter else {
+            return refused("the reply to \(event.methodName) holds \(reply.components.count) component reports; at most \(InputLimits.componentsPerWriter)")
+        }
+        let selected = Set(selectedComponents)
+        var kept = reply
+        kept.result.message = InputLimits.truncated(reply.result.message)
+        kept.components = reply.components.filter { selected.contains($0.fullPath) }
+        var total = status.components.reduce(0) { $0 + ($1.backupMetadata?.utf8.count ?? 0) + ($1.restoreMetadata?.utf8.count ?? 0) }
+        for index in kept.components.indices {
+            let component = kept.components[index]
+            for text in [component.backupMetadata, component.restoreMetadata].compactMap({ $0 }) {
+                guard text.utf8.count <= InputLimits.componentMetadataBytes else {
+                    return refused("the metadata of component \(component.fullPath) is \(text.utf8.count) bytes; at most \(InputLimits.componentMetadataBytes)")
+                }
+                total += text.utf8.count
+            }
+            kept.components[index].failureMessages = component.failureMessages.mapValues { InputLimits.truncated($0) }
+            kept.components[index].failure?.message = InputLimits.truncated(component.failure?.message ?? "")
+        }
+        guard total <= InputLimits.writerMetadataBytes else {
+            return refused("the writer's metadata in this session would be \(total) bytes; at most \(InputLimits.writerMetadataBytes)")
+        }
+        return kept
     }
 }

@@ -24,9 +24,18 @@ public protocol SnapshotProvider: Sendable {
     /// The provider's name, as requesters choose it (`copy`, `btrfs`, ...).
     var name: String { get }
 
+    /// Throws, saying why, when the provider cannot snapshot `volumes` (checked before any
+    /// writer is asked to prepare).
+    func check(_ volumes: [String]) throws
+
     /// Takes a snapshot of every volume; returns, by volume, the directory holding its snapshot.
     func createSnapshots(_ request: SnapshotRequest) async throws -> [String: String]
 
     /// Removes a snapshot set made by ``createSnapshots(_:)``.
     func deleteSnapshots(setId: String) async throws
+}
+
+extension SnapshotProvider {
+    /// By default a provider takes any volume.
+    public func check(_ volumes: [String]) throws {}
 }

@@ -24,7 +24,21 @@ struct WriterCaller: Sendable {
         guard let text = reply.first?.stringValue else {
             throw BusError(name: BusError.invalidArgs, message: "Identify returned no metadata")
         }
-        return try JSONCoding.decode(WriterMetadata.self, from: text)
+        guard text.utf8.count <= InputLimits.identifyReplyBytes else {
+            throw BusError(name: QuiesceErrorName.tooLarge.rawValue, message: "the Identify reply is \(text.utf8.count) bytes; at most \(InputLimits.identifyReplyBytes)")
+        }
+        let metadata: WriterMetadata
+        do {
+            metadata = try JSONCoding.decode(WriterMetadata.self, from: text)
+        } catch {
+            throw BusError(name: QuiesceErrorName.invalidArgument.rawValue, message: "the Identify reply is not a writer metadata document: \(error)")
+        }
+        do {
+            try metadata.validate()
+        } catch {
+            throw BusError(name: QuiesceErrorName.tooLarge.rawValue, message: error.description)
+        }
+        return metadata
     }
 
     /// Sends `event` to one writer and returns what it answered, or a `not-responding` reply.
@@ -61,7 +75,8 @@ struct WriterCaller: Sendable {
         }
     }
 
-    /// A writer's properties (for ListWriters), or `nil` if it does not answer within two seconds.
+    /// A writer's properties, read once when it appears (ListWriters follows them from then on),
+    /// or `nil` if it does not answer within two seconds.
     func properties(owner: String) async -> [String: BusValue]? {
         await limiter.withPermit {
             try? await connection.call(

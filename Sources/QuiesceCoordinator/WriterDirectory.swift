@@ -2,8 +2,11 @@ import Logging
 import Quiesce
 import QuiesceBus
 
-/// The writers on the bus: every name `org.quiesce.Writer.*` and its current owner, kept up to
-/// date from NameOwnerChanged as writers come and go.
+/// The writers on the bus: every name `org.quiesce.Writer.*`, its current owner, and what
+/// `ListWriters` shows of it (identity, state, last error), kept up to date from
+/// NameOwnerChanged and from the writers' own PropertiesChanged signals. Listing the writers
+/// therefore sends nothing to them: a flood of admin queries costs the writers nothing and
+/// never queues behind, or in front of, a session's events.
 actor WriterDirectory {
     /// A writer on the bus.
     struct Entry: Sendable, Hashable {
@@ -13,10 +16,27 @@ actor WriterDirectory {
         var owner: String
     }
 
+    /// A writer as `ListWriters` shows it.
+    struct Summary: Sendable, Hashable {
+        var name: String
+        var classId: String
+        var instanceId: String
+        var state: String
+        var lastError: String
+    }
+
     private let connection: BusConnection
     private let logger: Logger
+    /// Reads a writer's properties once (through the coordinator's bound on calls in flight).
+    private let readProperties: @Sendable (String) async -> [String: BusValue]?
     private var owners: [String: String] = [:]
+    /// Each writer connection's properties, from one GetAll when it appears and then its signals.
+    private var properties: [String: [String: BusValue]] = [:]
+    /// Writer connections whose properties could not be read.
+    private var unreadable: Set<String> = []
     private var follower: Task<Void, Never>?
+    private var propertyFollower: Task<Void, Never>?
+    private var subscription: SignalSubscription?
     private var onLeft: @Sendable (String) async -> Void = { _ in }
 
     /// Calls `handler` with the unique name of every writer connection that leaves the bus.
@@ -24,13 +44,21 @@ actor WriterDirectory {
         onLeft = handler
     }
 
-    init(connection: BusConnection, logger: Logger) {
+    init(connection: BusConnection, logger: Logger, readProperties: @escaping @Sendable (String) async -> [String: BusValue]?) {
         self.connection = connection
         self.logger = logger
+        self.readProperties = readProperties
     }
 
     /// Starts following the bus, then lists the writers already on it.
     func start() async throws {
+        let (changed, continuation) = AsyncStream<BusSignal>.makeStream()
+        subscription = try await connection.subscribe(
+            interface: "org.freedesktop.DBus.Properties", member: "PropertiesChanged", path: BusNames.writerPath, arg0: BusNames.writerInterface
+        ) { continuation.yield($0) }
+        propertyFollower = Task { [weak self] in
+            for await signal in changed { await self?.apply(signal) }
+        }
         let changes = try await connection.nameOwnerChanges(of: .namespace(String(BusNames.writerPrefix.dropLast())))
         follower = Task { [weak self] in
             for await change in changes {
@@ -39,7 +67,7 @@ actor WriterDirectory {
         }
         for name in try await connection.listNames() where name.hasPrefix(BusNames.writerPrefix) {
             if owners[name] == nil, let owner = try? await connection.nameOwner(name) {
-                owners[name] = owner
+                appeared(name, owner: owner)
             }
         }
         logger.info("found \(owners.count) writer(s) on the bus")
@@ -47,23 +75,71 @@ actor WriterDirectory {
 
     func stop() {
         follower?.cancel()
+        propertyFollower?.cancel()
+        subscription?.cancel()
     }
 
     private func apply(_ change: NameOwnerChange) {
         guard change.name.hasPrefix(BusNames.writerPrefix) else { return }
         if let owner = change.newOwner {
             if owners[change.name] != owner { logger.info("writer appeared: \(change.name) (\(owner))") }
-            owners[change.name] = owner
+            appeared(change.name, owner: owner)
         } else if let owner = owners.removeValue(forKey: change.name) {
             logger.info("writer left: \(change.name)")
+            properties[owner] = nil
+            unreadable.remove(owner)
             let onLeft = self.onLeft
             Task { await onLeft(owner) }
         }
+    }
+
+    private func appeared(_ name: String, owner: String) {
+        guard owners[name] != owner else { return }
+        owners[name] = owner
+        let read = readProperties
+        Task { [weak self] in
+            let values = await read(owner)
+            await self?.fetched(values, of: owner)
+        }
+    }
+
+    private func fetched(_ values: [String: BusValue]?, of owner: String) {
+        guard owners.values.contains(owner) else { return }
+        guard let values else {
+            unreadable.insert(owner)
+            return
+        }
+        // A PropertiesChanged that arrived meanwhile is at least as new: it wins.
+        properties[owner] = (properties[owner] ?? [:]).merging(values) { newer, _ in newer }
+        unreadable.remove(owner)
+    }
+
+    private func apply(_ signal: BusSignal) {
+        guard signal.arguments.count >= 2, owners.values.contains(signal.sender),
+            let changed = signal.arguments[1].stringKeyedDictionary
+        else { return }
+        properties[signal.sender, default: [:]].merge(changed) { _, new in new }
     }
 
     /// The writers on the bus now, sorted by name.
     var writers: [Entry] {
         owners.map { Entry(name: String($0.key.dropFirst(BusNames.writerPrefix.count)), owner: $0.value) }
             .sorted { $0.name < $1.name }
+    }
+
+    /// What `ListWriters` shows, sorted by name: a writer whose properties could not be read
+    /// is `not-responding`.
+    var summaries: [Summary] {
+        writers.map { writer in
+            let values = properties[writer.owner] ?? [:]
+            let text = { (key: String) in values[key]?.stringValue ?? "" }
+            if unreadable.contains(writer.owner) {
+                return Summary(name: writer.name, classId: "", instanceId: "", state: WriterState.unknown.rawValue, lastError: FailureCode.notResponding.rawValue)
+            }
+            return Summary(
+                name: writer.name, classId: text("ClassId"), instanceId: text("InstanceId"),
+                state: values["State"]?.stringValue ?? WriterState.unknown.rawValue, lastError: text("LastError")
+            )
+        }
     }
 }

@@ -106,10 +106,10 @@ public final class RestoreTransaction {
                 done.append(swap)
             }
         } catch {
+            // Put back what moved; the journal stays at swapping, so that if this fails too,
+            // recovery still knows to look at every entry.
             for swap in done.reversed() { try? swap.backward() }
             if let failed = try? VolumeSwap(journal.volumes[done.count]) { try? failed.backward() }
-            journal.phase = .staging
-            try? journals.write(journal)
             throw error
         }
         journal.phase = .swapped
@@ -135,11 +135,12 @@ public final class RestoreTransaction {
 
     // MARK: - Shared with recovery
 
-    /// Swaps back whatever was swapped, then removes the work directories.
+    /// Swaps back whatever was swapped (nothing was, before the swap phase), then removes the
+    /// work directories.
     static func undo(_ journal: RestoreJournal) throws {
         for volume in journal.volumes.reversed() {
             guard let root = try? DirectoryHandle.open(absolute: volume.root), try root.status(volume.work) != nil else { continue }
-            try VolumeSwap(volume).backward()
+            if journal.phase != .staging { try VolumeSwap(volume).backward() }
             try root.removeTree(volume.work)
         }
     }

@@ -152,7 +152,8 @@ public struct BackupJob: Sendable {
             report("\(attempt.metadata.count) writer(s): \(attempt.metadata.map(\.name).joined(separator: ", "))")
             let present = Set(attempt.metadata.map(\.name))
             if let missing = policies.filter({ $0.value == .required && !present.contains($0.key) }).keys.sorted().first {
-                throw RequesterError("required writer \(missing) is not on the bus")
+                let failed = try await session.writerStatus().first { $0.name == missing }
+                throw RequesterError("required writer \(missing) " + (failed.map { "failed Identify: \($0.message)" } ?? "is not on the bus"))
             }
             let rules = policies.filter { present.contains($0.key) }.map { (writer: $0.key, component: String?.none, policy: $0.value) }
             if !rules.isEmpty { try await session.setWriterPolicy(rules) }

@@ -87,8 +87,15 @@ struct RestoreTransactionTests {
             let transaction = try RestoreTransaction(stateDirectory: state)
             _ = try await transaction.stageWhole(from: try DirectoryHandle.open(absolute: scratch.path + "/backup"), to: scratch.path + "/live")
         }
+        // Killed right after making its work directory, before new/ and old/ in it.
+        do {
+            let transaction = try RestoreTransaction(stateDirectory: state)
+            _ = try await transaction.stageWhole(from: try DirectoryHandle.open(absolute: scratch.path + "/backup"), to: scratch.path + "/live")
+            let journal = try JournalDirectory(stateDirectory: state).read(transaction.id)
+            try DirectoryHandle.open(absolute: scratch.path).openDirectory(journal.volumes[0].work).removeTree(FileName("new")!)
+        }
         let rolledBack = try RestoreRecovery.run(stateDirectory: state)
-        #expect(rolledBack.map(\.finished) == [false])
+        #expect(rolledBack.map(\.finished) == [false, false])
         #expect(try scratch.read("live/config") == "v3\n")
         #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.path).filter { $0.hasPrefix(".quiesce-restore-") }.isEmpty)
     }

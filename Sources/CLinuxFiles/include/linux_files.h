@@ -35,6 +35,9 @@ ssize_t quiesce_list_xattrs(int fd, char *list, size_t size);
 ssize_t quiesce_get_xattr(int fd, const char *name, void *value, size_t size);
 int quiesce_set_xattr(int fd, const char *name, const void *value, size_t size);
 
+/// The filesystem type (statfs f_type, a magic number) of the open file `fd`; 0 on error.
+unsigned long quiesce_filesystem_type(int fd);
+
 /// Gives free heap memory back to the system (malloc_trim).
 void quiesce_release_free_memory(void);
 

@@ -1,0 +1,61 @@
+import CLinuxFiles
+import Glibc
+
+/// What another user may do with a path, judged by the mode bits of every directory on the way
+/// (POSIX ACLs are not consulted: an ACL that grants more is not honoured, so the answer errs
+/// on the side of "no"). Root may do everything.
+public struct FileAccess: Sendable {
+    /// The user.
+    public var uid: UInt32
+    /// The user's groups (primary and supplementary).
+    public var groups: Set<UInt32>
+
+    /// Describes a user.
+    public init(uid: UInt32, groups: Set<UInt32>) {
+        self.uid = uid
+        self.groups = groups
+    }
+
+    /// Whether the user could list and read the directory `path` (search on every directory
+    /// above it). The path is opened without following symlinks.
+    public func canRead(directory path: String) throws -> Bool {
+        try check(path, last: 0o5)
+    }
+
+    /// Whether the user could create and remove entries in the directory `path`.
+    public func canWrite(directory path: String) throws -> Bool {
+        try check(path, last: 0o3)
+    }
+
+    private func check(_ path: String, last bits: mode_t) throws -> Bool {
+        guard uid != 0 else { return true }
+        var prefix = ""
+        let elements = path.split(separator: "/")
+        var directory = try DirectoryHandle.open(absolute: "/")
+        for element in elements {
+            guard allows(try directory.status(), 0o1) else { return false }
+            prefix += "/" + element
+            directory = try DirectoryHandle.open(absolute: prefix)
+        }
+        return allows(try directory.status(), bits)
+    }
+
+    private func allows(_ status: FileStatus, _ bits: mode_t) -> Bool {
+        let shift: mode_t = status.uid == uid ? 6 : groups.contains(status.gid) ? 3 : 0
+        return (status.permissions >> shift) & bits == bits
+    }
+}
+
+extension DirectoryHandle {
+    /// The name of the pseudo filesystem (proc, sysfs, cgroup, ...) the directory is on, or
+    /// `nil` for a filesystem that holds data.
+    public var pseudoFilesystem: String? {
+        let pseudo: [UInt: String] = [
+            0x9fa0: "proc", 0x6265_6572: "sysfs", 0x27e0eb: "cgroup", 0x6367_7270: "cgroup2", 0x6462_6720: "debugfs",
+            0x7363_6673: "securityfs", 0xcafe_4a11: "bpf", 0x7472_6163: "tracefs", 0x6165_676c: "pstore", 0xde5e_81e4: "efivarfs",
+            0x6265_6570: "configfs", 0x6573_5543: "fusectl", 0x1cd1: "devpts", 0x1980_0202: "mqueue", 0x6e73_6673: "nsfs",
+            0x0187: "autofs", 0x42494e4d: "binfmt_misc",
+        ]
+        return pseudo[UInt(quiesce_filesystem_type(descriptor))]
+    }
+}
