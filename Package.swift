@@ -49,7 +49,7 @@ let package = Package(
         .target(name: "QuiesceCommandLine", dependencies: ["QuiesceBus", argumentParser, logging]),
         .executableTarget(
             name: "quiesced",
-            dependencies: ["QuiesceCoordinator", "QuiesceCommandLine", "QuiesceBus", argumentParser, logging, serviceLifecycle]
+            dependencies: ["QuiesceCoordinator", "QuiesceCommandLine", "QuiesceBus", "QuiesceFiles", argumentParser, logging, serviceLifecycle]
         ),
         .executableTarget(name: "quiescectl", dependencies: ["QuiesceRequester", "QuiesceCommandLine", "Quiesce", argumentParser]),
 

@@ -70,4 +70,9 @@ unsigned long quiesce_filesystem_type(int fd) {
     return (unsigned long)buffer.f_type;
 }
 
+void quiesce_limit_retained_memory(int bytes) {
+    mallopt(M_MMAP_THRESHOLD, bytes);
+    mallopt(M_TRIM_THRESHOLD, bytes);
+}
+
 void quiesce_release_free_memory(void) { malloc_trim(0); }

@@ -201,7 +201,11 @@ public actor Coordinator {
         entry.object.unexport()
         publishSessions()
         logger.info("session \(id) closed")
-        Heap.releaseFreeMemory()
+        // Once the session's last reply has gone and it is freed, give its memory back.
+        Task.detached {
+            try? await Task.sleep(for: .milliseconds(200))
+            Heap.releaseFreeMemory()
+        }
     }
 
     private func publishSessions() {

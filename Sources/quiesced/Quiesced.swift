@@ -3,6 +3,7 @@ import Logging
 import QuiesceBus
 import QuiesceCommandLine
 import QuiesceCoordinator
+import QuiesceFiles
 import ServiceLifecycle
 
 /// The Quiesce coordinator daemon.
@@ -59,6 +60,7 @@ struct Quiesced: AsyncParsableCommand {
     }
 
     func run() async throws {
+        Heap.limitRetainedMemory()
         let logger = loggingOptions.bootstrap(label: "quiesced")
         var timeouts = PhaseTimeouts.defaults
         for setting in self.timeouts { try timeouts.apply(setting) }

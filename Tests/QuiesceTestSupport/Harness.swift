@@ -64,6 +64,20 @@ public final class Harness: @unchecked Sendable {
     /// The snapshot root of the test's quiesced.
     public var snapshotRoot: String { stateDirectory + "/snapshots" }
 
+    /// Starts a Python script of the repository (`/usr/bin/python3`, with python3-dbus) on the
+    /// bus as `label`; waits for `busName` if given.
+    @discardableResult
+    public func startPython(_ label: String, _ script: String, _ arguments: [String], waitFor busName: String? = nil) async throws -> ChildProcess {
+        let process = try ChildProcess(
+            executable: "/usr/bin/python3",
+            arguments: [PrivateBus.repository + "/" + script, "--address", bus.address] + arguments,
+            log: bus.directory + "/logs/\(label).log"
+        )
+        lock.withLock { processes[label] = process }
+        if let busName { try await waitForName(busName, process: process) }
+        return process
+    }
+
     /// Starts `quiesced` with its state directory (and snapshot root) in the test folder.
     @discardableResult
     public func startCoordinator(_ arguments: [String] = []) async throws -> ChildProcess {

@@ -38,6 +38,11 @@ int quiesce_set_xattr(int fd, const char *name, const void *value, size_t size);
 /// The filesystem type (statfs f_type, a magic number) of the open file `fd`; 0 on error.
 unsigned long quiesce_filesystem_type(int fd);
 
+/// Makes allocations of `bytes` and more come from their own mappings, returned at once when
+/// freed, and keeps the heap's free top below `bytes` (mallopt M_MMAP_THRESHOLD and
+/// M_TRIM_THRESHOLD; this also stops glibc from raising the threshold on its own).
+void quiesce_limit_retained_memory(int bytes);
+
 /// Gives free heap memory back to the system (malloc_trim).
 void quiesce_release_free_memory(void);
 
