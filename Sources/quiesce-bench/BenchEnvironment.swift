@@ -43,7 +43,7 @@ final class BenchEnvironment: @unchecked Sendable {
         try await Task.sleep(for: .milliseconds(50))
         let connection = try await BusConnection.connect(to: .address(address))
         let coordinator = try spawn(
-            binDirectory + "/quiesced", ["--address", address, "--snapshot-root", directory + "/snapshots", "--log-level", "warning"] + coordinatorArguments,
+            binDirectory + "/quiesced", ["--address", address, "--state-dir", directory + "/state", "--log-level", "warning"] + coordinatorArguments,
             log: directory + "/quiesced.log"
         )
         let environment = BenchEnvironment(directory: directory, address: address, connection: connection, daemon: daemon, coordinator: coordinator)
@@ -66,11 +66,14 @@ final class BenchEnvironment: @unchecked Sendable {
         self.coordinator = coordinator
     }
 
-    static func spawn(_ executable: String, _ arguments: [String], log: String? = nil) throws -> Process {
+    static func spawn(_ executable: String, _ arguments: [String], log: String? = nil, output: String? = nil) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.standardOutput = FileHandle.nullDevice
+        if let output, FileManager.default.createFile(atPath: output, contents: nil), let handle = FileHandle(forWritingAtPath: output) {
+            process.standardOutput = handle
+        }
         process.standardError = FileHandle.nullDevice
         if let log, FileManager.default.createFile(atPath: log, contents: nil), let handle = FileHandle(forWritingAtPath: log) {
             process.standardError = handle

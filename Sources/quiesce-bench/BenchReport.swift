@@ -22,6 +22,19 @@ struct BenchReport: Codable, Sendable {
         var ratio: Double
     }
 
+    /// Session phases while unprivileged clients flood quiesced with ListWriters.
+    struct Flood: Codable, Sendable {
+        var writers: Int
+        var clients: Int
+        /// Whether the clients ran as uid 65534 (the benchmark runs them so when it is root).
+        var unprivileged: Bool
+        var listWritersPerSecond: Double
+        /// Per phase: median without the flood, median with it, and their ratio.
+        var phases: [String: [Double]]
+        /// The largest of the ratios.
+        var worstRatio: Double
+    }
+
     /// A process's memory, in KiB.
     struct Memory: Codable, Sendable {
         var rssKiB: Int
@@ -38,6 +51,7 @@ struct BenchReport: Codable, Sendable {
     var phases: [PhaseResult] = []
     var allSessionsSucceeded = true
     var freezeWindow: FreezeWindow?
+    var flood: Flood?
     var writerIdleMemory: Memory?
     var writerStart: Statistics?
     var coordinatorMemory: [String: Memory] = [:]
@@ -54,6 +68,12 @@ struct BenchReport: Codable, Sendable {
             text += "\n\nFreeze window, \(window.writers) writers whose Freeze takes \(format(window.freezeMilliseconds)) ms: "
             text += "median \(format(window.quiesce.median)) ms, p99 \(format(window.quiesce.p99)) ms; "
             text += "\(window.writers) sequential hook scripts: \(format(window.sequentialHooksMilliseconds)) ms (\(String(format: "%.1f", window.ratio))x longer)"
+        }
+        if let flood {
+            text += "\nListWriters flood, \(flood.clients) clients\(flood.unprivileged ? " as uid 65534" : ""), \(flood.writers) writers: "
+            text += String(format: "%.0f calls/s answered; ", flood.listWritersPerSecond)
+            text += flood.phases.sorted { $0.key < $1.key }.map { "\($0.key) \(format($0.value[0])) -> \(format($0.value[1])) ms" }.joined(separator: ", ")
+            text += String(format: "; worst phase %.2fx its time without the flood", flood.worstRatio)
         }
         if let start = writerStart, let memory = writerIdleMemory {
             text += "\nWriter, idle: \(memory.summary); start (exec to name on the bus) median \(format(start.median)) ms, p99 \(format(start.p99)) ms"

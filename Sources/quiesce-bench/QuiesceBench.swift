@@ -33,6 +33,15 @@ struct Run: AsyncParsableCommand {
     @Option(help: "How long each writer's Freeze takes in the freeze-window measurement, in ms.")
     var freezeMs = 100
 
+    @Option(help: "Clients flooding quiesced with ListWriters while sessions run (0 to skip).")
+    var floodClients = 4
+
+    @Option(help: "Writers for the flood measurement.")
+    var floodWriters = 10
+
+    @Option(help: ArgumentHelp("The flood client (python3-dbus).", valueName: "path"))
+    var floodScript = "scripts/list-writers-flood.py"
+
     @Flag(help: "Print JSON instead of the table.")
     var json = false
 
@@ -83,6 +92,9 @@ struct Run: AsyncParsableCommand {
         }
         if windowWriters > 0 {
             report.freezeWindow = try await freezeWindow()
+        }
+        if floodClients > 0 {
+            report.flood = try await floodEffect()
         }
         print(json ? try JSONCoding.encode(report, pretty: true) : report.rendered)
         if !report.allSessionsSucceeded { throw ExitCode(1) }
@@ -159,6 +171,59 @@ struct Run: AsyncParsableCommand {
         let sequential = (ContinuousClock.now - started).milliseconds
         let quiesce = Statistics(windows)
         return .init(writers: windowWriters, freezeMilliseconds: Double(freezeMs), quiesce: quiesce, sequentialHooksMilliseconds: sequential, ratio: sequential / quiesce.median)
+    }
+
+    /// Session phases with and without unprivileged clients calling ListWriters as fast as they
+    /// can (as uid 65534 when the benchmark is root).
+    func floodEffect() async throws -> BenchReport.Flood {
+        log("flood: \(floodClients) ListWriters clients, \(floodWriters) writers")
+        let environment = try await BenchEnvironment.start()
+        var clients: [Process] = []
+        do {
+            _ = try await environment.startWriters(floodWriters, freezeDelay: .zero)
+            let quiet = try await medians(environment)
+            let unprivileged = getuid() == 0
+            let script = URL(fileURLWithPath: floodScript).standardizedFileURL.path
+            let command = unprivileged ? ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3"] : ["/usr/bin/python3"]
+            let counts = environment.directory + "/flood"
+            try FileManager.default.createDirectory(atPath: counts, withIntermediateDirectories: true)
+            let started = ContinuousClock.now
+            for index in 0..<floodClients {
+                clients.append(try BenchEnvironment.spawn(command[0], Array(command.dropFirst()) + [script, environment.address, "3600"], output: counts + "/\(index)"))
+            }
+            try await Task.sleep(for: .seconds(1))
+            let flooded = try await medians(environment)
+            // SIGKILL: children of a Swift process inherit its blocked signals. Each client left
+            // its count of calls as its last line.
+            for client in clients { kill(client.processIdentifier, SIGKILL) }
+            for client in clients { client.waitUntilExit() }
+            let calls = (0..<floodClients).compactMap { index in
+                ((try? String(contentsOfFile: counts + "/\(index)", encoding: .utf8)) ?? "").split(separator: "\n").last.flatMap { Int($0) }
+            }.reduce(0, +)
+            let seconds = (ContinuousClock.now - started).milliseconds / 1000
+            var phases: [String: [Double]] = [:]
+            for (phase, median) in quiet { phases[phase] = [median, flooded[phase] ?? 0, median > 0 ? (flooded[phase] ?? 0) / median : 0] }
+            await environment.stop()
+            return .init(
+                writers: floodWriters, clients: floodClients, unprivileged: unprivileged, listWritersPerSecond: Double(calls) / seconds,
+                phases: phases, worstRatio: phases.values.map { $0[2] }.max() ?? 0
+            )
+        } catch {
+            for client in clients where client.isRunning { kill(client.processIdentifier, SIGKILL) }
+            await environment.stop()
+            throw error
+        }
+    }
+
+    /// The median time of each phase over `sessions` sessions (after two warm-up sessions).
+    private func medians(_ environment: BenchEnvironment) async throws -> [String: Double] {
+        var samples: [String: [Double]] = [:]
+        for iteration in 0..<(sessions + 2) {
+            let timings = try await Self.session(environment, expecting: floodWriters)
+            guard iteration >= 2 else { continue }
+            for phase in Self.phases { samples[phase.methodName, default: []].append(Double(timings[phase.methodName] ?? 0) / 1000) }
+        }
+        return samples.mapValues { Statistics($0).median }
     }
 
     static func machine() -> String {

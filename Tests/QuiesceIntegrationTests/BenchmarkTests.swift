@@ -7,7 +7,10 @@ struct BenchmarkTests {
     @Test("quiesce-bench with a few writers: every session succeeds and every phase is measured (no timing is checked here)")
     func benchmarkRunsCorrectly() async throws {
         try await Harness.with { harness in
-            let result = try await harness.run(Harness.binDirectory + "/quiesce-bench", ["run", "--writers", "1,3", "--sessions", "2", "--window-writers", "3", "--freeze-ms", "20", "--json"])
+            let result = try await harness.run(Harness.binDirectory + "/quiesce-bench", [
+                "run", "--writers", "1,3", "--sessions", "2", "--window-writers", "3", "--freeze-ms", "20",
+                "--flood-clients", "2", "--flood-writers", "2", "--flood-script", PrivateBus.repository + "/scripts/list-writers-flood.py", "--json",
+            ])
             #expect(result.status == 0, "\(result.stderr)")
             let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
             #expect(report["all-sessions-succeeded"] as? Bool == true)
@@ -20,6 +23,9 @@ struct BenchmarkTests {
             }
             let window = try #require(report["freeze-window"] as? [String: Any])
             #expect((window["sequential-hooks-milliseconds"] as? Double ?? 0) >= 60)
+            let flood = try #require(report["flood"] as? [String: Any])
+            #expect((flood["list-writers-per-second"] as? Double ?? 0) > 0)
+            #expect((flood["phases"] as? [String: [Double]])?.count == 7)
             // Everything the benchmark started is gone: its bus, quiesced and the writers.
             let left = try FileManager.default.contentsOfDirectory(atPath: "/proc").compactMap(Int32.init).filter { pid in
                 let commandLine = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""

@@ -47,6 +47,88 @@ struct SecurityTests {
         }
     }
 
+    @Test("A ListWriters flood from uid 65534 is answered from what quiesced follows: backups go on, quiesced does not grow", rootOnly)
+    func listWritersFlood() async throws {
+        try await Harness.with(config: "system-like-bus.conf") { harness in
+            let coordinator = try await harness.startCoordinator()
+            let volume = try harness.folder("volume")
+            for name in ["a", "b", "c"] { try await harness.startFlakyWriter(name, volume: volume) }
+            #expect(try await harness.quiescectl(["backup", "--volume", volume, "--to", harness.bus.directory + "/warm-up"]).status == 0)
+            let before = Harness.footprint(of: coordinator.pid).rssKiB
+            let floods = try (0..<4).map { index in
+                try ChildProcess(
+                    executable: "/usr/bin/setpriv",
+                    arguments: ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", PrivateBus.repository + "/scripts/list-writers-flood.py", harness.bus.address, "60"],
+                    log: harness.bus.directory + "/logs/flood\(index).log"
+                )
+            }
+            try await Harness.waitUntil("the flood is running") { floods.allSatisfy { !$0.output.isEmpty } }
+            for index in 0..<3 {
+                let backup = try await harness.quiescectl(["backup", "--volume", volume, "--to", harness.bus.directory + "/backup\(index)"])
+                #expect(backup.status == 0, "\(backup.stdout)\n\(backup.stderr)")
+            }
+            // The listing an unprivileged admin sees is right, flood or not.
+            let writers = try await harness.runAsNobody(Harness.binDirectory + "/quiescectl", ["writers", "--address", harness.bus.address, "--json"])
+            let listed = try JSONCoding.decode([WriterSummary].self, from: writers.stdout)
+            #expect(listed.map(\.name) == ["a", "b", "c"])
+            #expect(listed.allSatisfy { $0.state == "stable" && $0.lastError == "no-error" })
+            for flood in floods { flood.signal(SIGKILL) }
+            let calls = floods.compactMap { $0.output.split(separator: "\n").last.flatMap { Int($0) } }.reduce(0, +)
+            let after = Harness.footprint(of: coordinator.pid).rssKiB
+            print("flood: \(calls) ListWriters calls from uid 65534 during three backups; quiesced RSS \(before) -> \(after) KiB")
+            #expect(calls > 100)
+            #expect(after - before < 16 * 1024, "quiesced grew from \(before) KiB to \(after) KiB under the flood")
+        }
+    }
+
+    @Test("Snapshots and --to are private; a non-root caller backs up only what it can read; only a session's owner and root read its document and its writers' metadata", rootOnly)
+    func permissions() async throws {
+        try await Harness.with { harness in
+            try await harness.startCoordinator(["--allow-group", "nogroup"])
+            let volume = try harness.folder("volume")
+            try await harness.startFlakyWriter("w", volume: volume)
+            try await harness.startPython("meta", "Tests/Scripts/oversized-writer.py", ["--name", "meta", "--data", volume, "--metadata-bytes", "16"], waitFor: BusNames.writerBusName("meta"))
+            let secret = try harness.folder("secret")
+            try "secret\n".write(toFile: secret + "/file.txt", atomically: false, encoding: .utf8)
+            #expect(chmod(secret, 0o700) == 0)
+            let home = try harness.folder("home")
+            #expect(chown(home, 65534, 65534) == 0)
+            let quiescectl = Harness.binDirectory + "/quiescectl"
+            let address = harness.bus.address
+
+            let refused = try await harness.runAsNobody(quiescectl, ["backup", "--address", address, "--volume", secret, "--to", home + "/refused"])
+            #expect(refused.status == 1)
+            #expect((refused.stdout + refused.stderr).contains("uid 65534 may not read \(secret)"), "\(refused.stdout)\(refused.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: home + "/refused"))
+
+            let allowed = try await harness.runAsNobody(quiescectl, ["backup", "--address", address, "--volume", volume, "--to", home + "/backup"])
+            #expect(allowed.status == 0, "\(allowed.stdout)\(allowed.stderr)")
+            let destination = try FileManager.default.attributesOfItem(atPath: home + "/backup")
+            #expect(destination[.posixPermissions] as? Int == 0o700)
+            #expect(destination[.ownerAccountID] as? Int == 65534)
+            #expect(try FileManager.default.attributesOfItem(atPath: harness.snapshotRoot)[.posixPermissions] as? Int == 0o711)
+
+            // A session of root's: its snapshot set is private; others read its status without metadata, not its document.
+            let session = try await QuiesceClient(connection: harness.connection).createSession()
+            _ = try await session.gatherWriterMetadata()
+            try await session.addVolumes([volume])
+            try await session.prepareForBackup()
+            let set = try await session.doSnapshotSet()
+            let setDirectory = URL(fileURLWithPath: try #require(set.snapshots[volume])).deletingLastPathComponent().path
+            #expect(try FileManager.default.attributesOfItem(atPath: setDirectory)[.posixPermissions] as? Int == 0o700)
+            #expect(try await session.writerStatus().first { $0.name == "meta" }?.components.first?.backupMetadata == String(repeating: "m", count: 16))
+            let document = try await harness.runAsNobody("/usr/bin/busctl", ["--address=\(address)", "call", BusNames.coordinator, session.path, BusNames.sessionInterface, "GetBackupDocument"])
+            #expect(document.status != 0)
+            #expect(document.stderr.contains("readable only by its owner and root"), "\(document.stderr)")
+            let status = try await harness.runAsNobody("/usr/bin/busctl", ["--address=\(address)", "call", BusNames.coordinator, session.path, BusNames.sessionInterface, "GetWriterStatus"])
+            #expect(status.status == 0, "\(status.stderr)")
+            #expect(status.stdout.contains("meta") && !status.stdout.contains("mmmmmmmmmmmmmmmm"))
+            let snapshot = try await harness.runAsNobody("/bin/ls", [setDirectory])
+            #expect(snapshot.status != 0)
+            try await session.close()
+        }
+    }
+
     @Test("quiesced checks the caller's uid itself, even where the bus would let the call through", rootOnly)
     func coordinatorChecksUID() async throws {
         try await Harness.with { harness in
