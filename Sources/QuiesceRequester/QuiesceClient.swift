@@ -36,15 +36,15 @@ public struct QuiesceClient: Sendable {
 
     /// The open sessions, with their phase and owner.
     public func listSessions() async throws -> [SessionSummary] {
-        let reply = try await connection.call(
-            destination: BusNames.coordinator, path: BusNames.coordinatorPath, interface: "org.freedesktop.DBus.Properties",
+        let reply = try await connection.callCoordinator(
+            path: BusNames.coordinatorPath, interface: "org.freedesktop.DBus.Properties",
             method: "Get", arguments: [.string(BusNames.coordinatorInterface), .string("Sessions")]
         )
         var sessions: [SessionSummary] = []
         for path in reply.first?.stringArray ?? [] {
             // A session may close between the two calls: it is simply not listed.
-            guard let properties = try? await connection.call(
-                destination: BusNames.coordinator, path: path, interface: "org.freedesktop.DBus.Properties",
+            guard let properties = try? await connection.callCoordinator(
+                path: path, interface: "org.freedesktop.DBus.Properties",
                 method: "GetAll", arguments: [.string(BusNames.sessionInterface)]
             ).first?.stringKeyedDictionary else { continue }
             let text = { (key: String) in properties[key]?.stringValue ?? "" }
@@ -59,9 +59,6 @@ public struct QuiesceClient: Sendable {
     }
 
     private func callCoordinator(_ method: String, _ arguments: [BusValue] = []) async throws -> [BusValue] {
-        try await connection.call(
-            destination: BusNames.coordinator, path: BusNames.coordinatorPath, interface: BusNames.coordinatorInterface,
-            method: method, arguments: arguments
-        )
+        try await connection.callCoordinator(path: BusNames.coordinatorPath, interface: BusNames.coordinatorInterface, method: method, arguments: arguments)
     }
 }

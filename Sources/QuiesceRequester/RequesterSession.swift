@@ -135,9 +135,6 @@ public struct RequesterSession: Sendable {
     }
 
     private func call(_ method: String, _ arguments: [BusValue] = [], timeout: Duration? = .seconds(300)) async throws -> [BusValue] {
-        try await connection.call(
-            destination: BusNames.coordinator, path: path, interface: BusNames.sessionInterface,
-            method: method, arguments: arguments, timeout: timeout
-        )
+        try await connection.callCoordinator(path: path, interface: BusNames.sessionInterface, method: method, arguments: arguments, timeout: timeout)
     }
 }

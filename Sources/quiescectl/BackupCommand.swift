@@ -23,6 +23,12 @@ struct BackupCommand: AsyncParsableCommand {
             """
     )
 
+    /// Prints why no backup was made to standard error; the exit status is 1.
+    private static func failure(_ reason: String) -> ExitCode {
+        FileHandle.standardError.write(Data("quiescectl: backup failed: \(reason)\n".utf8))
+        return ExitCode(1)
+    }
+
     /// Retries of a bare `--retry`.
     static let defaultRetries = 3
 
@@ -108,14 +114,11 @@ struct BackupCommand: AsyncParsableCommand {
                 FileHandle.standardError.write(Data((line + "\n").utf8))
             }
         } catch let error as BusError where error.isPeerGone && error.message.contains(BusNames.coordinator) {
-            print("quiescectl: backup failed: quiesced is not running on \(busOptions.bus) (\(error.name))")
-            throw ExitCode(1)
+            throw Self.failure("quiesced is not running on \(busOptions.bus) (\(error.name))")
         } catch let error as BusError {
-            print("quiescectl: backup failed: \(error.message) (\(error.name))")
-            throw ExitCode(1)
+            throw Self.failure("\(error.message) (\(error.name))")
         } catch {
-            print("quiescectl: backup failed: \(error)")
-            throw ExitCode(1)
+            throw Self.failure("\(error)")
         }
         if json {
             print(try JSONCoding.encode(document, pretty: true))

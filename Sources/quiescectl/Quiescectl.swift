@@ -1,4 +1,5 @@
 import ArgumentParser
+import QuiesceCommandLine
 
 /// The command-line requester and admin tool.
 @main
@@ -12,6 +13,9 @@ struct Quiescectl: AsyncParsableCommand {
 
     /// `--retry` may come without a value (`--retry[=N]`): a bare one means three retries.
     static func main() async {
+        if let problem = UTF8Arguments.problem {
+            exit(withError: ValidationError(problem))
+        }
         let arguments = CommandLine.arguments.dropFirst().map { $0 == "--retry" ? "--retry=\(BackupCommand.defaultRetries)" : $0 }
         do {
             var command = try parseAsRoot(arguments)

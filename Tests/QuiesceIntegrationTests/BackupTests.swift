@@ -89,7 +89,7 @@ struct BackupTests {
             try "keep me".write(toFile: destination + "/precious", atomically: true, encoding: .utf8)
             let result = try await harness.quiescectl(["backup", "--volume", volume, "--to", destination])
             #expect(result.status == 1)
-            #expect(result.stdout.contains("not an empty directory"))
+            #expect(result.stderr.contains("not an empty directory"))
             #expect(try String(contentsOfFile: destination + "/precious", encoding: .utf8) == "keep me")
             #expect(events(of: writer).isEmpty)
         }

@@ -42,7 +42,34 @@ struct DiscoveryTests {
             #expect(!writers.stderr.contains("Usage:"))
             let backup = try await harness.quiescectl(["backup", "--volume", try harness.folder("v"), "--to", harness.bus.directory + "/b"])
             #expect(backup.status == 1)
-            #expect(backup.stdout.contains("quiesced is not running"))
+            #expect(backup.stderr.contains("quiesced is not running"))
+        }
+    }
+
+    @Test("A stopped quiesced: quiescectl gives up with a reason instead of waiting forever")
+    func stoppedCoordinator() async throws {
+        try await Harness.with { harness in
+            let coordinator = try await harness.startCoordinator()
+            coordinator.signal(SIGSTOP)
+            defer { coordinator.signal(SIGCONT) }
+            let writers = try await harness.quiescectl(["writers"])
+            #expect(writers.status == 1)
+            #expect(writers.stderr.contains("quiesced stopped answering on the bus during ListWriters"), "\(writers.stderr)")
+        }
+    }
+
+    @Test("Arguments that are not UTF-8 are refused, not turned into another path")
+    func nonUTF8Arguments() async throws {
+        try await Harness.with { harness in
+            try await harness.startCoordinator()
+            let volume = try harness.folder("volume")
+            let result = try await harness.run("/bin/sh", [
+                "-c", "exec \"$0\" backup --address \"$1\" --volume \"$2\" --to \"$(printf '%s/to-\\377' \"$3\")\"",
+                Harness.binDirectory + "/quiescectl", harness.bus.address, volume, harness.bus.directory,
+            ])
+            #expect(result.status == 64)
+            #expect(result.stderr.contains("is not valid UTF-8"), "\(result.stderr)")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: harness.bus.directory).allSatisfy { !$0.hasPrefix("to-") })
         }
     }
 }

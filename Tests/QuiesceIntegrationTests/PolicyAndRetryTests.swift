@@ -1,5 +1,6 @@
 import Foundation
 import Quiesce
+import QuiesceRequester
 import QuiesceTestSupport
 import Testing
 
@@ -14,14 +15,38 @@ struct PolicyAndRetryTests {
             let other = try await harness.startFlakyWriter("other", volume: volume)
             let result = try await harness.quiescectl(["backup", "--volume", volume, "--to", harness.bus.directory + "/backup", "--require", "strict"])
             #expect(result.status == 1)
-            #expect(result.stdout.contains("org.quiesce.Error.WriterFailed"))
-            #expect(result.stdout.contains("strict: non-retryable: cannot pause"))
+            #expect(result.stderr.contains("org.quiesce.Error.WriterFailed"))
+            #expect(result.stderr.contains("strict: non-retryable: cannot pause"))
             #expect(events(of: vetoing).contains("Abort"))
             #expect(events(of: other).contains("Abort"))
             #expect(!events(of: other).contains("Thaw") || events(of: other).firstIndex(of: "Abort")! > events(of: other).firstIndex(of: "Freeze")!)
             #expect(!events(of: other).contains("PostSnapshot"))
             #expect(events(of: other).last == "BackupShutdown")
             #expect(try FileManager.default.contentsOfDirectory(atPath: harness.snapshotRoot).isEmpty)
+            // No backup was made: the destination it created is gone again, and it says so.
+            #expect(result.stderr.contains("removed the partial backup from \(harness.bus.directory)/backup"))
+            #expect(!FileManager.default.fileExists(atPath: harness.bus.directory + "/backup"))
+        }
+    }
+
+    @Test("--retry waits out Busy: another backup taking its snapshot delays this one, it does not fail it")
+    func retryWaitsOutBusy() async throws {
+        try await Harness.with { harness in
+            try await harness.startCoordinator()
+            let volume = try harness.folder("volume")
+            let slow = try await harness.startFlakyWriter("slow", volume: volume, ["--at", "Freeze", "--mode", "slow", "--delay-ms", "2500"])
+            let client = QuiesceClient(connection: harness.connection)
+            let first = try await client.createSession()
+            _ = try await first.gatherWriterMetadata()
+            try await first.addVolumes([volume])
+            try await first.prepareForBackup()
+            let snapshot = Task { try await first.doSnapshotSet() }
+            try await Harness.waitUntil("the first backup is frozen") { events(of: slow).contains("Freeze") }
+            let result = try await harness.quiescectl(["backup", "--volume", volume, "--to", harness.bus.directory + "/backup", "--retry=5", "--retry-delay", "0.5"])
+            #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
+            #expect(result.stderr.contains("another backup is taking its snapshot (Busy): waiting"), "\(result.stderr)")
+            _ = try await snapshot.value
+            try await first.close()
         }
     }
 

@@ -129,6 +129,32 @@ struct SecurityTests {
         }
     }
 
+    @Test("A volume that holds the snapshot root on its own filesystem is refused before anything starts: the copy would copy itself")
+    func volumeHoldingTheSnapshotRoot() async throws {
+        try await Harness.with { harness in
+            try await harness.startCoordinator()
+            var root = stat()
+            var snapshots = stat()
+            #expect(stat("/", &root) == 0 && stat(harness.snapshotRoot, &snapshots) == 0)
+            guard root.st_dev == snapshots.st_dev else {
+                print("SKIP: the test folder is not on the root filesystem, so / does not hold the snapshot root")
+                return
+            }
+            let session = try await QuiesceClient(connection: harness.connection).createSession()
+            _ = try await session.gatherWriterMetadata()
+            try await session.addVolumes(["/"])
+            try await session.prepareForBackup()
+            do {
+                _ = try await session.doSnapshotSet()
+                Issue.record("a snapshot of / was taken into \(harness.snapshotRoot)")
+            } catch let error as BusError {
+                #expect(error.name == QuiesceErrorName.invalidArgument.rawValue)
+                #expect(error.message.contains("holds the snapshot root \(harness.snapshotRoot) on the same filesystem"), "\(error.message)")
+            }
+            try await session.close()
+        }
+    }
+
     @Test("quiesced checks the caller's uid itself, even where the bus would let the call through", rootOnly)
     func coordinatorChecksUID() async throws {
         try await Harness.with { harness in
@@ -215,6 +241,10 @@ struct SecurityTests {
             #expect(await name { try await session.addVolumes(["relative"]) } == QuiesceErrorName.invalidArgument.rawValue)
             #expect(await name { try await session.addVolumes([volume + "/../etc"]) } == QuiesceErrorName.invalidArgument.rawValue)
             #expect(await name { try await session.addVolumes(["/nonexistent/dir"]) } == QuiesceErrorName.invalidArgument.rawValue)
+            #expect(await name { try await session.addVolumes(["/proc"]) } == QuiesceErrorName.invalidArgument.rawValue)
+            do { try await session.addVolumes(["/proc"]) } catch let error as BusError {
+                #expect(error.message.contains("is on the pseudo filesystem proc"), "\(error.message)")
+            }
             #expect(await name { try await session.selectComponents([("nobody", "data")]) } == QuiesceErrorName.notFound.rawValue)
             #expect(await name { try await session.selectComponents([("w", "nothing")]) } == QuiesceErrorName.notFound.rawValue)
             #expect(await name { try await session.setWriterPolicy([("w", nil, .required)]) } == "ok")
