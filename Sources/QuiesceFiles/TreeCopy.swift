@@ -49,13 +49,10 @@ public struct TreeCopy: Sendable {
         into destination: DirectoryHandle,
         progress: (@Sendable (CopyProgress) -> Void)? = nil
     ) async throws -> CopySummary {
-        try await BlockingWork.run { flag in
-            let run = try CopyRun(options: self, source: source, destination: destination, flag: flag, progress: progress)
+        try await copy(from: source, to: destination, progress: progress) { run in
             try run.copyContents(of: source, into: destination, relative: [], depth: 0)
-            let status = try source.status()
             try Attributes.copyExtended(from: source.descriptor, to: destination.descriptor, path: destination.path)
-            try destination.applyAttributes(of: status)
-            return run.summary
+            try destination.applyAttributes(of: try source.status())
         }
     }
 
@@ -68,14 +65,28 @@ public struct TreeCopy: Sendable {
         into destination: DirectoryHandle,
         progress: (@Sendable (CopyProgress) -> Void)? = nil
     ) async throws -> CopySummary {
-        try await BlockingWork.run { flag in
-            let run = try CopyRun(options: self, source: source, destination: destination, flag: flag, progress: progress)
+        try await copy(from: source, to: destination, progress: progress) { run in
             for path in paths.sorted() {
                 let sourceParent = path.parentElements.isEmpty ? source : try source.openDirectory(RelativePath(path.parentElements))
                 guard let status = try sourceParent.status(path.name) else { continue }
                 let destinationParent = try run.makeParents(path.parentElements, like: source, in: destination)
                 try run.copyEntry(path.name, status: status, from: sourceParent, to: destinationParent, relative: path.parentElements, depth: path.elements.count)
             }
+        }
+    }
+}
+
+extension TreeCopy {
+    /// Runs `body` with a new copy on a thread of its own; returns what it copied.
+    private func copy(
+        from source: DirectoryHandle,
+        to destination: DirectoryHandle,
+        progress: (@Sendable (CopyProgress) -> Void)?,
+        _ body: @escaping @Sendable (CopyRun) throws -> Void
+    ) async throws -> CopySummary {
+        try await BlockingWork.run { flag in
+            let run = try CopyRun(options: self, source: source, destination: destination, flag: flag, progress: progress)
+            try body(run)
             return run.summary
         }
     }
