@@ -112,7 +112,21 @@ final class NotesWriter: Writer, @unchecked Sendable {
     }
 
     override func onPostRestore(_ session: WriterSession) async throws -> Bool {
-        guard session.restoreTarget == .original else { return true }
+        guard session.restoreTarget == .original else {
+            // Restored elsewhere: check that copy, and leave the live database alone.
+            guard session.backupSucceeded == true else { return true }
+            let copy = session.restoredPath(of: database)
+            let shell = try SQLiteShell(database: copy)
+            let check = try await shell.execute("PRAGMA integrity_check;")
+            await shell.close()
+            guard check == ["ok"] else {
+                try setPostRestoreFailureMessage("integrity_check of \(copy): \(check.joined(separator: "; "))", component: "sqlite/notes")
+                try setWriterFailure(.nonRetryable, message: "the database restored to \(copy) is damaged")
+                return false
+            }
+            logger.info("the database restored to \(copy) passes integrity_check", metadata: ["session": "\(session.id)"])
+            return true
+        }
         // Reopened whether or not the files went back (session.backupSucceeded): the writer
         // must not stay closed after a restore that failed.
         try await open()

@@ -81,9 +81,6 @@ public struct RelativePath: Hashable, Sendable, Comparable, CustomStringConverti
     /// The elements before the last one (empty for a single name).
     public var parentElements: [FileName] { Array(elements.dropLast()) }
 
-    /// This path with `name` appended.
-    public func appending(_ name: FileName) -> RelativePath { RelativePath(elements + [name]) }
-
     /// `a/b/c`.
     public var description: String { elements.map(\.description).joined(separator: "/") }
 

@@ -1,7 +1,7 @@
 import Glibc
 
 /// What `fstatat` says about one entry, not following symlinks.
-public struct FileStatus: Sendable, Hashable {
+public struct FileStatus: Sendable {
     /// The kind of entry.
     public enum Kind: Sendable, Hashable {
         case directory, regular, symlink, other
@@ -44,18 +44,4 @@ public struct FileStatus: Sendable, Hashable {
 
     /// The permission bits, with set-id and sticky bits.
     public var permissions: mode_t { mode & 0o7777 }
-
-    /// Whether `other` is the same file (device and inode).
-    public func isSameFile(as other: FileStatus) -> Bool { device == other.device && inode == other.inode }
-
-    public static func == (lhs: FileStatus, rhs: FileStatus) -> Bool {
-        lhs.mode == rhs.mode && lhs.uid == rhs.uid && lhs.gid == rhs.gid && lhs.size == rhs.size && lhs.device == rhs.device
-            && lhs.inode == rhs.inode && lhs.modificationTime.tv_sec == rhs.modificationTime.tv_sec
-            && lhs.modificationTime.tv_nsec == rhs.modificationTime.tv_nsec
-    }
-
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(device)
-        hasher.combine(inode)
-    }
 }

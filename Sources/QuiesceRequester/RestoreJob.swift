@@ -45,25 +45,10 @@ public struct RestoreJob: Sendable {
         let progress = try await session.progress()
         let printer = Task { for await step in progress { report("[\(step.phase)] \(step.message)") } }
         defer { printer.cancel() }
-        var transaction: RestoreTransaction?
+        let transaction: RestoreTransaction
         do {
-            _ = try await session.gatherWriterMetadata()
-            try await session.preRestore(plan.document, alternateLocation: plan.alternateLocation)
-            let refused = try await session.writerStatus().filter { $0.lastEvent == .preRestore && $0.hasFailed }
-            guard refused.isEmpty else {
-                throw RequesterError("writer(s) refused PreRestore: " + refused.map { "\($0.name): \($0.message)" }.joined(separator: "; "))
-            }
-            let started = try RestoreTransaction(stateDirectory: stateDirectory)
-            transaction = started
-            try await stage(in: started, report: report)
-            // The coordinator must still be there to tell the writers; else nothing is swapped.
-            _ = try await session.writerStatus()
-            try started.swap()
-            report("swapped \(plan.volumes.count) volume(s) into place")
+            transaction = try await putBack(with: session, report: report)
         } catch {
-            if let transaction {
-                do { try transaction.rollBack() } catch { report("could not roll back the restore: \(error)") }
-            }
             _ = try? await session.postRestore(succeeded: false)
             _ = try? await session.close()
             throw RequesterError("nothing was restored: \(error)")
@@ -72,9 +57,32 @@ public struct RestoreJob: Sendable {
         let statuses = try await session.writerStatus()
         _ = try? await session.close()
         let failed = statuses.contains { $0.lastEvent == .postRestore && $0.hasFailed }
-        let kept = try transaction!.finish(keepReplaced: keepReplaced || failed)
+        let kept = try transaction.finish(keepReplaced: keepReplaced || failed)
         for path in kept { report("what the restore replaced is kept in \(path)") }
         return Outcome(statuses: statuses, kept: kept)
+    }
+
+    /// PreRestore, then every volume staged and swapped into place; on any failure what was
+    /// swapped goes back before the error is thrown.
+    private func putBack(with session: RequesterSession, report: @escaping @Sendable (String) -> Void) async throws -> RestoreTransaction {
+        _ = try await session.gatherWriterMetadata()
+        try await session.preRestore(plan.document, alternateLocation: plan.alternateLocation)
+        let refused = try await session.writerStatus().filter { $0.lastEvent == .preRestore && $0.hasFailed }
+        guard refused.isEmpty else {
+            throw RequesterError("writer(s) refused PreRestore: " + refused.map { "\($0.name): \($0.message)" }.joined(separator: "; "))
+        }
+        let transaction = try RestoreTransaction(stateDirectory: stateDirectory)
+        do {
+            try await stage(in: transaction, report: report)
+            // The coordinator must still be there to tell the writers; else nothing is swapped.
+            _ = try await session.writerStatus()
+            try transaction.swap()
+        } catch {
+            do { try transaction.rollBack() } catch let rollBack { report("could not roll back the restore: \(rollBack)") }
+            throw error
+        }
+        report("swapped \(plan.volumes.count) volume(s) into place")
+        return transaction
     }
 
     private func stage(in transaction: RestoreTransaction, report: @escaping @Sendable (String) -> Void) async throws {

@@ -20,6 +20,14 @@ struct RestoreAndStatusTests {
             for index in 1...7 { _ = try await sqlite(harness, database, "INSERT INTO notes(body, created) VALUES('after \(index)', 0);") }
             #expect(try await sqlite(harness, database, "SELECT count(*) FROM notes;") == "12")
 
+            // Restored elsewhere, the writer checks the copy and leaves the live database open.
+            let elsewhere = harness.bus.directory + "/elsewhere"
+            let alternate = try await harness.quiescectl(["restore", "--from", destination, "--to", elsewhere])
+            #expect(alternate.status == 0, "\(alternate.stderr)")
+            #expect(try await sqlite(harness, elsewhere + database, "SELECT count(*) FROM notes;") == "5")
+            #expect(writer.output.contains("the database restored to \(elsewhere + database) passes integrity_check"))
+            #expect(try await sqlite(harness, database, "SELECT count(*) FROM notes;") == "12")
+
             let restore = try await harness.quiescectl(["restore", "--from", destination, "--yes"])
             #expect(restore.status == 0, "\(restore.stdout)\n\(restore.stderr)")
             #expect(try await sqlite(harness, database, "SELECT count(*) FROM notes;") == "5")
