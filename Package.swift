@@ -38,13 +38,19 @@ let package = Package(
             providers: [.apt(["libglib2.0-dev"])]
         ),
         .target(name: "QuiesceBus", dependencies: ["CGLib"]),
+        .systemLibrary(
+            name: "CBtrfsUtil",
+            pkgConfig: "libbtrfsutil",
+            providers: [.apt(["libbtrfsutil-dev"])]
+        ),
+        .target(name: "QuiesceBtrfs", dependencies: ["CBtrfsUtil"]),
         .target(name: "Quiesce"),
         .target(name: "QuiesceProtocol", dependencies: ["Quiesce", "QuiesceBus"]),
         .target(name: "CLinuxFiles"),
-        .target(name: "QuiesceFiles", dependencies: ["CLinuxFiles"]),
+        .target(name: "QuiesceFiles", dependencies: ["CLinuxFiles", "Quiesce"]),
         .target(name: "QuiesceWriter", dependencies: ["Quiesce", "QuiesceBus", "QuiesceProtocol", logging, serviceLifecycle]),
         .target(name: "QuiesceRequester", dependencies: ["Quiesce", "QuiesceBus", "QuiesceFiles", subprocess, system]),
-        .target(name: "QuiesceCoordinator", dependencies: ["Quiesce", "QuiesceBus", "QuiesceProtocol", "QuiesceFiles", logging]),
+        .target(name: "QuiesceCoordinator", dependencies: ["Quiesce", "QuiesceBus", "QuiesceProtocol", "QuiesceFiles", "QuiesceBtrfs", logging]),
         .target(name: "QuiesceTesting", dependencies: ["Quiesce", "QuiesceProtocol", "QuiesceWriter"]),
         .target(name: "QuiesceCommandLine", dependencies: ["QuiesceBus", argumentParser, logging]),
         .executableTarget(

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Quiesce needs to build, demo and test, if any is missing:
-# GLib/GIO headers (CGLib), dbus-daemon (private buses), busctl (from systemd; the tests read
-# writer properties with it), sqlite3 (the notes writer), setpriv (util-linux; security tests),
-# mkfs.btrfs and mkfs.ext4 (copy-provider tests on loop devices), python3 with dbus and gi (a
+# GLib/GIO headers (CGLib), libbtrfsutil (the btrfs provider), dbus-daemon (private buses),
+# busctl (from systemd; the tests read writer properties with it), sqlite3 (the notes writer),
+# setpriv (util-linux; security tests),
+# mkfs.btrfs, mkfs.ext4 and mkfs.xfs (provider tests on loop devices), python3 with dbus and gi (a
 # writer in another language, and the admin-query flood of the tests and the benchmark).
 set -euo pipefail
-packages=(libxml2 libglib2.0-dev libglib2.0-bin libdbus-1-dev dbus dbus-daemon dbus-bin systemd sqlite3 util-linux btrfs-progs e2fsprogs python3 python3-dbus python3-gi)
+packages=(libxml2 libglib2.0-dev libglib2.0-bin libdbus-1-dev dbus dbus-daemon dbus-bin systemd sqlite3 util-linux btrfs-progs e2fsprogs xfsprogs libbtrfsutil-dev python3 python3-dbus python3-gi)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

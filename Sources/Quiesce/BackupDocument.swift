@@ -30,12 +30,18 @@ public struct VolumeSnapshot: Codable, Sendable, Hashable {
     public var snapshotPath: String
     /// Where the requester copied the data, relative to the backup document (empty until copied).
     public var dataPath: String
+    /// The provider that made the volume's snapshot.
+    public var provider: String?
+    /// What the volume lives on, as the coordinator resolved it.
+    public var info: VolumeInfo?
 
     /// Creates a volume record.
-    public init(volume: String, snapshotPath: String, dataPath: String = "") {
+    public init(volume: String, snapshotPath: String, dataPath: String = "", provider: String? = nil, info: VolumeInfo? = nil) {
         self.volume = volume
         self.snapshotPath = snapshotPath
         self.dataPath = dataPath
+        self.provider = provider
+        self.info = info
     }
 }
 
@@ -43,7 +49,7 @@ public struct VolumeSnapshot: Codable, Sendable, Hashable {
 public struct SnapshotSet: Codable, Sendable, Hashable {
     /// The set's id.
     public var id: String
-    /// The provider that made it.
+    /// The providers that made it (`btrfs`, or `btrfs+copy` when they were mixed).
     public var provider: String
     /// When the snapshot was taken.
     public var createdAt: Date

@@ -176,6 +176,12 @@ public enum InterfaceXML {
         <annotation name="org.gtk.GDBus.DocString" value="One (name, class id, instance id, state, last error) per writer, sorted by name."/>
       </arg>
     </method>
+    <method name="ListProviders">
+      <annotation name="org.gtk.GDBus.DocString" value="The snapshot providers this coordinator knows, whether each can serve on this machine, and what it does or why it cannot."/>
+      <arg name="providers" type="a(sbs)" direction="out">
+        <annotation name="org.gtk.GDBus.DocString" value="One (name, available, what it does or why it is unavailable) per provider, sorted by name."/>
+      </arg>
+    </method>
     <method name="CreateSession">
       <annotation name="org.gtk.GDBus.DocString" value="Start a backup session owned by the calling connection; it ends when that connection leaves the bus."/>
       <arg name="options" type="a{sv}" direction="in">
@@ -189,10 +195,10 @@ public enum InterfaceXML {
       <annotation name="org.gtk.GDBus.DocString" value="Version of quiesced."/>
     </property>
     <property name="Providers" type="as" access="read">
-      <annotation name="org.gtk.GDBus.DocString" value="Snapshot providers this coordinator can use."/>
+      <annotation name="org.gtk.GDBus.DocString" value="Snapshot providers that can serve on this machine (ListProviders says why the others cannot)."/>
     </property>
     <property name="DefaultProvider" type="s" access="read">
-      <annotation name="org.gtk.GDBus.DocString" value="The provider DoSnapshotSet uses when none is named."/>
+      <annotation name="org.gtk.GDBus.DocString" value="The provider DoSnapshotSet uses when none is named; auto: one per volume, the first of btrfs, reflink, freeze, command and copy (copy only under its size limit) that can take it."/>
     </property>
     <property name="Sessions" type="ao" access="read">
       <annotation name="org.gtk.GDBus.DocString" value="Open session objects."/>
@@ -235,7 +241,7 @@ public enum InterfaceXML {
       </arg>
     </method>
     <method name="AddVolumes">
-      <annotation name="org.gtk.GDBus.DocString" value="Add volumes (absolute directory paths) to the snapshot set."/>
+      <annotation name="org.gtk.GDBus.DocString" value="Add volumes (absolute directory paths) to the snapshot set. Each is resolved to its mount and filesystem; refused with InvalidArgument and the reason: a missing path, a symlink in it, a pseudo, network or user-space filesystem, a volume inside another, a second mount of a volume's filesystem; AccessDenied: a path the session's owner cannot read."/>
       <arg name="volumes" type="as" direction="in"/>
     </method>
     <method name="SelectComponents">
@@ -257,12 +263,12 @@ public enum InterfaceXML {
       </arg>
     </method>
     <method name="DoSnapshotSet">
-      <annotation name="org.gtk.GDBus.DocString" value="PrepareForSnapshot, Freeze (by application level), the snapshot, Thaw (reverse order), PostSnapshot. Emits Progress along the way."/>
+      <annotation name="org.gtk.GDBus.DocString" value="PrepareForSnapshot, Freeze (by application level), the snapshot, Thaw (reverse order), PostSnapshot. Emits Progress along the way. The providers are chosen first (InvalidArgument, naming why each provider cannot take a volume, before any writer is told); a provider that fails, or runs past the write-hold limit, fails the set with ProviderFailed after the writers are aborted and the snapshots already made are deleted."/>
       <arg name="options" type="a{sv}" direction="in">
-        <annotation name="org.gtk.GDBus.DocString" value="provider (s): the snapshot provider, default DefaultProvider."/>
+        <annotation name="org.gtk.GDBus.DocString" value="provider (s): the snapshot provider for every volume, default DefaultProvider (auto: one per volume)."/>
       </arg>
       <arg name="result" type="a{sv}" direction="out">
-        <annotation name="org.gtk.GDBus.DocString" value="snapshot-set-id (s); snapshots (a{ss}): volume to the directory holding its snapshot."/>
+        <annotation name="org.gtk.GDBus.DocString" value="snapshot-set-id (s); snapshots (a{ss}): volume to the directory where its snapshot is read (the volume itself at that path in a snapshot of its filesystem)."/>
       </arg>
     </method>
     <method name="BackupComplete">

@@ -22,7 +22,9 @@ actor BackupSession {
     private(set) var timings: [String: UInt64] = [:]
 
     private var participants: [String: SessionParticipant] = [:]
-    private var volumes: [String] = []
+    /// The volumes of the snapshot set, resolved to what they live on.
+    private var volumes: [VolumeInfo] = []
+    private var volumePaths: [String] { volumes.map(\.path) }
     private var explicitSelection: [String: Set<String>]?
     private var policies: [String: WriterPolicy] = [:]
     private var componentPolicies: [String: [String: WriterPolicy]] = [:]
@@ -35,8 +37,9 @@ actor BackupSession {
 
     private let caller: WriterCaller
     private let directory: WriterDirectory
-    private let providers: [String: any SnapshotProvider]
-    private let defaultProvider: String
+    private let snapshots: SnapshotTaker
+    /// The provider DoSnapshotSet uses when none is named; `nil`: one per volume.
+    private let defaultProvider: String?
     private let snapshotLock: SnapshotLock
     private let logger: Logger
     private let progress: @Sendable (String, String) -> Void
@@ -48,8 +51,8 @@ actor BackupSession {
         ownerAccess: FileAccess,
         caller: WriterCaller,
         directory: WriterDirectory,
-        providers: [String: any SnapshotProvider],
-        defaultProvider: String,
+        snapshots: SnapshotTaker,
+        defaultProvider: String?,
         snapshotLock: SnapshotLock,
         logger: Logger,
         progress: @escaping @Sendable (String, String) -> Void,
@@ -60,7 +63,7 @@ actor BackupSession {
         self.ownerAccess = ownerAccess
         self.caller = caller
         self.directory = directory
-        self.providers = providers
+        self.snapshots = snapshots
         self.defaultProvider = defaultProvider
         self.snapshotLock = snapshotLock
         self.logger = logger
@@ -108,32 +111,30 @@ actor BackupSession {
         return metadata
     }
 
-    /// Adds volumes to the snapshot set: existing directories reached without symlinks, on a
-    /// filesystem that holds data, and readable by the session's owner.
+    /// Adds volumes to the snapshot set, each resolved to the filesystem it lives on (refused,
+    /// with the reason, when it does not exist, is reached through a symlink, is on a pseudo,
+    /// network or user-space filesystem, lies inside another volume, or is a second mount of a
+    /// volume's filesystem), and readable by the session's owner.
     func addVolumes(_ paths: [String]) throws {
         try require([.created, .metadataGathered], for: "AddVolumes")
+        let table: MountTable
+        do { table = try MountTable.current() } catch { throw Self.error(.invalidArgument, "the mount table cannot be read: \(error)") }
+        var merged = volumes
         for path in paths {
             guard PathRules.isAbsoluteNormalized(path) else {
                 throw Self.error(.invalidArgument, "volume \(path) is not an absolute normalized path")
             }
-            let directory: DirectoryHandle
-            do {
-                directory = try DirectoryHandle.open(absolute: path)
-            } catch let error as FileError {
-                throw Self.error(.invalidArgument, "volume \(path) cannot be used: \(error.explanation)")
-            }
-            if let pseudo = directory.pseudoFilesystem {
-                throw Self.error(.invalidArgument, "volume \(path) is on the pseudo filesystem \(pseudo): it holds no data to back up")
-            }
+            let volume: VolumeInfo
+            do { volume = try VolumeResolver.resolve(path, in: table) } catch { throw Self.error(.invalidArgument, "\(error)") }
             guard (try? ownerAccess.canRead(directory: path)) == true else {
                 throw Self.error(.accessDenied, "uid \(ownerUID) may not read \(path): a session backs up only what its owner can read")
             }
+            if !merged.contains(where: { $0.path == path }) { merged.append(volume) }
         }
-        var merged = volumes
-        for path in paths where !merged.contains(path) { merged.append(path) }
         guard merged.count <= InputLimits.volumesPerSet else {
             throw Self.error(.invalidArgument, "a snapshot set holds at most \(InputLimits.volumesPerSet) volumes")
         }
+        do { try VolumeResolver.checkSet(merged) } catch { throw Self.error(.invalidArgument, "\(error)") }
         volumes = merged
     }
 
@@ -183,7 +184,7 @@ actor BackupSession {
         guard !volumes.isEmpty else { throw Self.error(.badState, "add at least one volume before PrepareForBackup") }
         self.backupType = backupType
         for name in participants.keys {
-            let selected = explicitSelection.map { $0[name].map { $0.sorted() } ?? [] } ?? participants[name]!.metadata.components(onVolumes: volumes)
+            let selected = explicitSelection.map { $0[name].map { $0.sorted() } ?? [] } ?? participants[name]!.metadata.components(onVolumes: volumePaths)
             participants[name]!.selectedComponents = selected
             participants[name]!.isRequired = policies[name] == .required
                 || selected.contains { componentPolicies[name]?[$0] == .required }
@@ -199,21 +200,19 @@ actor BackupSession {
     func doSnapshotSet(providerName: String?) async throws -> (setId: String, snapshots: [String: String]) {
         try require([.prepared], for: "DoSnapshotSet")
         try requireRequiredWriters(for: "DoSnapshotSet")
-        let name = providerName ?? defaultProvider
-        guard let provider = providers[name] else {
-            throw Self.error(.invalidArgument, "no provider \(name); known: \(providers.keys.sorted().joined(separator: ", "))")
-        }
+        // Chosen before any writer prepares: a set no provider can take bothers nobody.
+        let assignments: [SnapshotTaker.Assignment]
         do {
-            try provider.check(volumes)
+            assignments = try await snapshots.assign(volumes, named: providerName ?? defaultProvider)
         } catch {
-            throw Self.error(.invalidArgument, "provider \(name) cannot snapshot these volumes: \(error)")
+            throw Self.error(.invalidArgument, error.description)
         }
         guard await snapshotLock.tryAcquire(for: id) else {
             throw Self.error(.busy, "another snapshot set is being created; wait and try again")
         }
         // Released before the reply goes out, so the next DoSnapshotSet never sees a stale Busy.
         do {
-            let result = try await createSnapshotSet(provider: provider, providerName: name)
+            let result = try await createSnapshotSet(assignments)
             await snapshotLock.release(for: id)
             return result
         } catch {
@@ -223,7 +222,7 @@ actor BackupSession {
     }
 
     /// The body of DoSnapshotSet, run while the session holds the snapshot lock.
-    private func createSnapshotSet(provider: any SnapshotProvider, providerName name: String) async throws -> (setId: String, snapshots: [String: String]) {
+    private func createSnapshotSet(_ assignments: [SnapshotTaker.Assignment]) async throws -> (setId: String, snapshots: [String: String]) {
         let setId = UUID().uuidString.lowercased()
 
         progress("prepare-for-snapshot", "PrepareForSnapshot to \(activeNames().count) writer(s)")
@@ -241,25 +240,24 @@ actor BackupSession {
             try await failIfRequiredFailed(.freeze, abort: true, setId: setId)
         }
 
-        let snapshots: [String: String]
+        let taken: [String: String]
         let started = ContinuousClock.now
+        let providerNames = assignments.map(\.provider.name).joined(separator: "+")
         do {
-            progress("snapshot", "provider \(name): snapshot of \(volumes.count) volume(s)")
             let progress = self.progress
-            snapshots = try await provider.createSnapshots(
-                SnapshotRequest(setId: setId, volumes: volumes, owner: ownerUID) { progress("snapshot", $0) }
-            )
+            taken = try await snapshots.take(assignments, setId: setId, owner: ownerUID) { progress("snapshot", $0) }
             progress("snapshot", "snapshot taken in \(ContinuousClock.now - started)")
             timings["snapshot"] = (ContinuousClock.now - started).wholeMicroseconds
         } catch {
             progress("abort", "the snapshot failed: \(error)")
             await abortWriters(setId: setId)
             phase = .failed
-            throw Self.error(.providerFailed, "provider \(name) failed: \(error); writers were aborted")
+            throw Self.error(.providerFailed, "provider \(providerNames) failed: \(error); writers were aborted and the snapshots already made deleted")
         }
+        let providerOf = Dictionary(assignments.flatMap { assignment in assignment.volumes.map { ($0.path, assignment.provider.name) } }, uniquingKeysWith: { $1 })
         snapshotSet = SnapshotSet(
-            id: setId, provider: name, createdAt: Date(),
-            volumes: volumes.map { VolumeSnapshot(volume: $0, snapshotPath: snapshots[$0] ?? "") }
+            id: setId, provider: providerNames, createdAt: Date(),
+            volumes: volumes.map { VolumeSnapshot(volume: $0.path, snapshotPath: taken[$0.path] ?? "", provider: providerOf[$0.path], info: $0) }
         )
 
         // Thaw (or Abort, for a writer whose Freeze failed) reaches every writer sent Freeze.
@@ -289,7 +287,7 @@ actor BackupSession {
         }
         try await failIfRequiredFailed(.postSnapshot, abort: false)
         phase = .snapshotDone
-        return (setId, snapshots)
+        return (setId, taken)
     }
 
     /// BackupComplete to the writers still in the backup.
@@ -395,11 +393,9 @@ actor BackupSession {
             progress("backup-shutdown", "BackupShutdown to \(names.count) writer(s)")
             await send(.backupShutdown, to: names, setId: snapshotSet?.id)
         }
-        if let set = snapshotSet, let provider = providers[set.provider] {
-            do {
-                try await provider.deleteSnapshots(setId: set.id)
-            } catch {
-                logger.error("could not remove snapshot set \(set.id): \(error)")
+        if let set = snapshotSet {
+            for problem in await snapshots.delete(set.id) {
+                logger.error("could not remove part of snapshot set \(set.id): \(problem)")
             }
         }
         phase = .closed
@@ -471,7 +467,7 @@ actor BackupSession {
             var options = extra
             options.backupType = backupType
             options.components = participant.selectedComponents
-            options.volumes = volumes
+            options.volumes = volumePaths
             options.snapshotSetId = setId
             if event == .freeze { options.lease = .milliseconds(participant.metadata.freezeTimeoutMilliseconds) }
             if event == .preRestore || event == .postRestore, let record = restoreDocument?.writers.first(where: { $0.metadata.name == participant.name }) {

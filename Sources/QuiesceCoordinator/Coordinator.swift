@@ -17,6 +17,7 @@ public actor Coordinator {
     private let caller: WriterCaller
     private let providers: [String: any SnapshotProvider]
     private let copyProvider: CopyProvider
+    private let snapshots: SnapshotTaker
     private let snapshotLock = SnapshotLock()
     private var object: ExportedObject?
     private var sessions: [String: (endpoint: SessionEndpoint, object: ExportedObject, ownerWatch: Task<Void, Never>)] = [:]
@@ -30,13 +31,16 @@ public actor Coordinator {
         let caller = WriterCaller(connection: connection, timeouts: configuration.timeouts, limiter: CallLimiter(limit: configuration.maxCallsInFlight))
         self.caller = caller
         self.directory = WriterDirectory(connection: connection, logger: logger) { await caller.properties(owner: $0) }
-        let copy = CopyProvider(root: configuration.snapshotRoot)
-        let null = NullProvider()
+        let copy = CopyProvider(root: configuration.snapshotRoot, sizeLimit: configuration.copySizeLimit)
         self.copyProvider = copy
-        self.providers = [copy.name: copy, null.name: null]
-        guard providers[configuration.defaultProvider] != nil else {
-            throw ConfigurationError("unknown default provider \(configuration.defaultProvider)")
+        let all: [any SnapshotProvider] = [BtrfsProvider(), ReflinkProvider(), copy, NullProvider()]
+        self.providers = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
+        if let name = configuration.defaultProvider, providers[name] == nil {
+            throw ConfigurationError("unknown default provider \(name); known: \(providers.keys.sorted().joined(separator: ", "))")
         }
+        self.snapshots = SnapshotTaker(
+            providers: providers, ledger: try SnapshotLedger(stateDirectory: configuration.stateDirectory), writeHoldLimit: configuration.writeHoldLimit
+        )
     }
 
     /// Cleans up after a previous run, exports the coordinator object, starts following writers
@@ -51,8 +55,8 @@ public actor Coordinator {
             interface: interface,
             properties: [
                 "Version": .string(Self.version),
-                "Providers": .strings(providers.keys.sorted()),
-                "DefaultProvider": .string(configuration.defaultProvider),
+                "Providers": .strings(providers.values.filter { $0.unavailableReason == nil }.map(\.name).sorted()),
+                "DefaultProvider": .string(configuration.defaultProvider ?? "auto"),
                 "Sessions": .array(elementType: "o", []),
             ]
         ) { [weak self] call in
@@ -73,10 +77,11 @@ public actor Coordinator {
     /// and finishes or rolls back restores that were interrupted; says what it did.
     private func cleanUpPreviousRun() async throws {
         try copyProvider.prepareRoot()
-        let leftovers = try await copyProvider.removeLeftovers()
-        if !leftovers.isEmpty {
-            logger.notice("removed \(leftovers.count) snapshot set(s) left by a previous run: \(leftovers.joined(separator: ", "))")
+        let leftovers = await snapshots.removeLeftovers()
+        if !leftovers.sets.isEmpty {
+            logger.notice("removed \(leftovers.sets.count) snapshot set(s) left by a previous run: \(leftovers.sets.joined(separator: ", "))")
         }
+        for problem in leftovers.problems { logger.error("could not remove a snapshot left by a previous run: \(problem)") }
         do {
             for outcome in try RestoreRecovery.run(stateDirectory: configuration.stateDirectory) {
                 logger.notice("\(outcome)")
@@ -99,6 +104,10 @@ public actor Coordinator {
         switch call.method {
         case "ListWriters":
             return [.array(elementType: "(sssss)", await listWriters())]
+        case "ListProviders":
+            return [.array(elementType: "(sbs)", providers.values.sorted { $0.name < $1.name }.map { provider in
+                .structure([.string(provider.name), .bool(provider.unavailableReason == nil), .string(provider.unavailableReason ?? provider.summary)])
+            })]
         case "CreateSession":
             guard let options = call.arguments.first?.stringKeyedDictionary else {
                 throw BackupSession.error(.invalidArgument, "expected a{sv}")
@@ -134,7 +143,7 @@ public actor Coordinator {
         let objectBox = ObjectBox()
         let connection = self.connection
         let session = BackupSession(
-            id: id, owner: owner, ownerAccess: FileAccess(uid: uid, groups: Set(groups)), caller: caller, directory: directory, providers: providers,
+            id: id, owner: owner, ownerAccess: FileAccess(uid: uid, groups: Set(groups)), caller: caller, directory: directory, snapshots: snapshots,
             defaultProvider: configuration.defaultProvider, snapshotLock: snapshotLock, logger: logger,
             progress: { phase, message in
                 try? connection.emitSignal(path: path, interface: BusNames.sessionInterface, name: "Progress", arguments: [.string(phase), .string(message)])

@@ -4,8 +4,13 @@ public struct CoordinatorConfiguration: Sendable {
     public var stateDirectory: String
     /// Where snapshot providers put snapshot sets.
     public var snapshotRoot: String
-    /// The provider used when a requester names none.
-    public var defaultProvider: String
+    /// The provider used when a requester names none; `nil`: one per volume, the first of
+    /// btrfs, reflink, freeze, command and copy that can take it.
+    public var defaultProvider: String?
+    /// The largest volume (bytes of file data) the copy provider takes when nobody named it.
+    public var copySizeLimit: Int64
+    /// The longest the snapshot step may keep writers frozen; past it the set fails.
+    public var writeHoldLimit: Duration
     /// How long to wait for writers, per event.
     public var timeouts: PhaseTimeouts
     /// The most writer calls in flight at once (the system bus allows 128 pending replies per
@@ -22,7 +27,9 @@ public struct CoordinatorConfiguration: Sendable {
     public init(
         stateDirectory: String = "/var/lib/quiesce",
         snapshotRoot: String = "/var/lib/quiesce/snapshots",
-        defaultProvider: String = "copy",
+        defaultProvider: String? = nil,
+        copySizeLimit: Int64 = 256 << 20,
+        writeHoldLimit: Duration = .seconds(10),
         timeouts: PhaseTimeouts = .defaults,
         maxCallsInFlight: Int = 120,
         maxSessions: Int = 16,
@@ -32,6 +39,8 @@ public struct CoordinatorConfiguration: Sendable {
         self.stateDirectory = stateDirectory
         self.snapshotRoot = snapshotRoot
         self.defaultProvider = defaultProvider
+        self.copySizeLimit = copySizeLimit
+        self.writeHoldLimit = writeHoldLimit
         self.timeouts = timeouts
         self.maxCallsInFlight = maxCallsInFlight
         self.maxSessions = maxSessions

@@ -1,41 +1,50 @@
+import Quiesce
+
 /// What a provider is asked to snapshot.
 public struct SnapshotRequest: Sendable {
     /// The snapshot set's id.
     public var setId: String
-    /// The volumes (absolute directory paths, checked by the session).
-    public var volumes: [String]
+    /// The volumes, resolved (checked by the session).
+    public var volumes: [VolumeInfo]
     /// The uid that may read the snapshots besides root: the session's owner. Nobody else may.
     public var owner: UInt32
     /// Receives a line now and then while the snapshot is taken.
     public var progress: @Sendable (String) -> Void
+    /// Writes down something the provider is about to make (a directory, a snapshot, a device),
+    /// before it makes it: the set's ledger, from which everything is removed when the set is
+    /// deleted, or when quiesced starts after being killed.
+    public var record: @Sendable (String) async throws -> Void
 
     /// Creates a request.
-    public init(setId: String, volumes: [String], owner: UInt32, progress: @escaping @Sendable (String) -> Void = { _ in }) {
+    public init(
+        setId: String, volumes: [VolumeInfo], owner: UInt32,
+        progress: @escaping @Sendable (String) -> Void = { _ in },
+        record: @escaping @Sendable (String) async throws -> Void = { _ in }
+    ) {
         self.setId = setId
         self.volumes = volumes
         self.owner = owner
         self.progress = progress
+        self.record = record
     }
 }
 
-/// Turns a set of volumes into a snapshot set. The coordinator calls ``createSnapshots(_:)``
-/// while every writer is frozen, so it must be quick and must not wait on the writers.
+/// Turns volumes into a point-in-time snapshot, as a VSS provider does. The coordinator picks one
+/// provider per volume (or the one a requester names) and calls ``createSnapshots(_:)`` while
+/// every writer is frozen, under the write-hold limit: it must be quick and must not wait on
+/// the writers.
 public protocol SnapshotProvider: Sendable {
-    /// The provider's name, as requesters choose it (`copy`, `btrfs`, ...).
+    /// The provider's name, as requesters choose it (`btrfs`, `reflink`, `copy`, ...).
     var name: String { get }
-
-    /// Throws, saying why, when the provider cannot snapshot `volumes` (checked before any
-    /// writer is asked to prepare).
-    func check(_ volumes: [String]) throws
-
-    /// Takes a snapshot of every volume; returns, by volume, the directory holding its snapshot.
+    /// What it does, in a few words (for `quiescectl providers`).
+    var summary: String { get }
+    /// Why it cannot serve on this machine at all; `nil` when it can.
+    var unavailableReason: String? { get }
+    /// Why it cannot snapshot `volume`; `nil` when it can. `requested`: a requester named it
+    /// (a provider kept for small data or tests serves other volumes only then).
+    func refusal(for volume: VolumeInfo, requested: Bool) async -> String?
+    /// Takes a snapshot of every volume; returns, by volume path, where its snapshot is read.
     func createSnapshots(_ request: SnapshotRequest) async throws -> [String: String]
-
-    /// Removes a snapshot set made by ``createSnapshots(_:)``.
-    func deleteSnapshots(setId: String) async throws
-}
-
-extension SnapshotProvider {
-    /// By default a provider takes any volume.
-    public func check(_ volumes: [String]) throws {}
+    /// Removes one thing the provider recorded while it made a snapshot set.
+    func delete(_ item: String) async throws
 }

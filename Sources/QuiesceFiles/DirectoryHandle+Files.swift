@@ -1,26 +1,27 @@
+import CLinuxFiles
 import Glibc
 
 extension DirectoryHandle {
-    /// Reads the regular file `name`, refusing one larger than `limit` bytes.
+    /// Reads the regular file `name` to its end (files in /proc say they are empty), refusing
+    /// one larger than `limit` bytes.
     public func readFile(_ name: FileName, limit: Int) throws -> [UInt8] {
         let fd = try openFile(name, flags: O_RDONLY | O_NOCTTY)
         defer { close(fd) }
         var raw = stat()
         guard fstat(fd, &raw) == 0 else { throw FileError("inspect", pathOf(name)) }
         guard raw.st_mode & S_IFMT == S_IFREG else { throw FileError("read", pathOf(name), reason: "it is not a regular file") }
-        guard raw.st_size <= limit else {
-            throw FileError("read", pathOf(name), reason: "it holds \(raw.st_size) bytes, more than the limit of \(limit)")
-        }
-        var bytes = [UInt8](repeating: 0, count: Int(raw.st_size))
-        var done = 0
-        while done < bytes.count {
-            let count = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + done, $0.count - done) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 << 10)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
             if count < 0, errno == EINTR { continue }
             guard count >= 0 else { throw FileError("read", pathOf(name)) }
-            if count == 0 { break }
-            done += count
+            if count == 0 { return bytes }
+            guard bytes.count + count <= limit else {
+                throw FileError("read", pathOf(name), reason: "it holds more than the limit of \(limit) bytes")
+            }
+            bytes += chunk.prefix(count)
         }
-        return Array(bytes.prefix(done))
     }
 
     /// Replaces the file `name` with `bytes` so that a crash leaves the old or the new
@@ -72,5 +73,25 @@ extension DirectoryHandle {
         } else {
             guard name.withCString({ unlinkat(descriptor, $0, 0) }) == 0 || errno == ENOENT else { throw FileError("remove", pathOf(name)) }
         }
+    }
+}
+
+extension DirectoryHandle {
+    /// Whether the filesystem shares a file's extents with a copy of it (reflink, `FICLONE`):
+    /// tried on two small files made and removed in this directory.
+    public func canShareExtents() throws -> Bool {
+        let original = FileName(".quiesce-probe-\(getpid())-a")!
+        let copy = FileName(".quiesce-probe-\(getpid())-b")!
+        defer {
+            try? removeTree(original)
+            try? removeTree(copy)
+        }
+        let source = try openFile(original, flags: O_RDWR | O_CREAT | O_EXCL)
+        defer { close(source) }
+        let block = [UInt8](repeating: 0x51, count: 4096)
+        guard block.withUnsafeBytes({ write(source, $0.baseAddress!, $0.count) }) == block.count else { throw FileError("write", pathOf(original)) }
+        let destination = try openFile(copy, flags: O_WRONLY | O_CREAT | O_EXCL)
+        defer { close(destination) }
+        return quiesce_clone_file(destination, source) == 0
     }
 }

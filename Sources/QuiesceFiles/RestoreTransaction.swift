@@ -14,9 +14,10 @@ public final class RestoreTransaction {
     private let lock: Int32
     private var finished = false
 
-    /// The names a transaction gives its work directories; never restored, never taken away.
+    /// The names Quiesce gives its own directories in a volume (restore work directories, and
+    /// snapshots on the volume's filesystem): never restored, never taken away.
     public static func isWorkDirectory(_ name: FileName) -> Bool {
-        name.string.map { $0.hasPrefix(".quiesce-restore-") || $0.hasPrefix(".quiesce-replaced-") } ?? false
+        name.string.map { $0.hasPrefix(".quiesce-restore-") || $0.hasPrefix(".quiesce-replaced-") || $0 == ".quiesce-snapshots" } ?? false
     }
 
     /// Starts a transaction whose journal lives in `<stateDirectory>/restores`.

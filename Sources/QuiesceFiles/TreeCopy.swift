@@ -34,12 +34,22 @@ public struct TreeCopy: Sendable {
     public var maxDepth: Int
     /// The shortest time between two progress reports.
     public var progressInterval: Duration
+    /// Whether every file's data must be shared with the source (reflink) instead of copied: a
+    /// file the filesystem refuses to share fails the copy.
+    public var requiresSharing: Bool
+    /// Names left out at the top of the source (a snapshot directory inside the volume).
+    public var excluding: Set<FileName>
 
     /// Creates a copier.
-    public init(oneFileSystem: Bool = true, maxDepth: Int = 256, progressInterval: Duration = .seconds(1)) {
+    public init(
+        oneFileSystem: Bool = true, maxDepth: Int = 256, progressInterval: Duration = .seconds(1),
+        requiresSharing: Bool = false, excluding: Set<FileName> = []
+    ) {
         self.oneFileSystem = oneFileSystem
         self.maxDepth = maxDepth
         self.progressInterval = progressInterval
+        self.requiresSharing = requiresSharing
+        self.excluding = excluding
     }
 
     /// Copies everything in `source` into the empty directory `destination`, then gives
@@ -114,7 +124,7 @@ private final class CopyRun {
     }
 
     func copyContents(of source: DirectoryHandle, into destination: DirectoryHandle, relative: [FileName], depth: Int) throws {
-        for name in try source.entries() {
+        for name in try source.entries() where !(relative.isEmpty && options.excluding.contains(name)) {
             try flag.check()
             guard let status = try source.status(name) else { continue }  // removed since listed
             try copyEntry(name, status: status, from: source, to: destination, relative: relative, depth: depth + 1)
@@ -199,6 +209,8 @@ private final class CopyRun {
         if status.size > 0, quiesce_clone_file(output, input) == 0 {
             summary.clonedBytes += status.size
             summary.bytes += status.size
+        } else if options.requiresSharing, status.size > 0 {
+            throw FileError("share the data of", source.pathOf(name), code: errno)
         } else {
             try copyData(from: input, to: output, size: status.size, path: path)
             guard ftruncate(output, off_t(status.size)) == 0 else { throw FileError("write", path) }

@@ -25,6 +25,17 @@ public struct QuiesceClient: Sendable {
         }
     }
 
+    /// The coordinator's snapshot providers: which can serve on its machine, and why not.
+    public func listProviders() async throws -> [ProviderSummary] {
+        let reply = try await callCoordinator("ListProviders")
+        return (reply.first?.elements ?? []).compactMap { row in
+            guard let fields = row.elements, fields.count == 3, let name = fields[0].stringValue, let available = fields[1].boolValue,
+                let detail = fields[2].stringValue
+            else { return nil }
+            return ProviderSummary(name: name, available: available, detail: detail)
+        }
+    }
+
     /// Creates a backup session owned by this connection.
     public func createSession() async throws -> RequesterSession {
         let reply = try await callCoordinator("CreateSession", [.vardict([:])])

@@ -28,6 +28,15 @@ struct Quiesced: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Where the copy provider puts snapshot sets (default: <state-dir>/snapshots); not on a volume you back up.", valueName: "dir"))
     var snapshotRoot: String?
 
+    @Option(help: ArgumentHelp("The provider for every volume when a requester names none (default: one per volume: btrfs, reflink, freeze, command, copy).", valueName: "name"))
+    var provider: String?
+
+    @Option(help: ArgumentHelp("The largest volume the copy provider takes unless named, in MiB.", valueName: "MiB"))
+    var copySizeLimit: Int64 = 256
+
+    @Option(help: ArgumentHelp("The longest the snapshot step may keep writers frozen; past it the set fails.", valueName: "seconds"))
+    var writeHoldLimit: Double = 10
+
     @Option(
         name: .customLong("timeout"),
         help: ArgumentHelp("Per-event timeout in seconds, e.g. freeze=5 (repeatable).", valueName: "event=seconds")
@@ -56,6 +65,8 @@ struct Quiesced: AsyncParsableCommand {
         guard stateDir.hasPrefix("/") else { throw ValidationError("--state-dir must be an absolute path") }
         guard snapshotRoot?.hasPrefix("/") ?? true else { throw ValidationError("--snapshot-root must be an absolute path") }
         guard sessionIdleTimeout >= 1 else { throw ValidationError("--session-idle-timeout must be at least 1 second") }
+        guard copySizeLimit >= 0 else { throw ValidationError("--copy-size-limit must not be negative") }
+        guard writeHoldLimit > 0, writeHoldLimit <= 600 else { throw ValidationError("--write-hold-limit must be more than 0 and at most 600 seconds") }
         if let allowGroup, !AccessPolicy.groupExists(allowGroup) { throw ValidationError("no group \(allowGroup) on this system") }
     }
 
@@ -67,6 +78,9 @@ struct Quiesced: AsyncParsableCommand {
         let configuration = CoordinatorConfiguration(
             stateDirectory: stateDir,
             snapshotRoot: snapshotRoot ?? stateDir + "/snapshots",
+            defaultProvider: provider,
+            copySizeLimit: copySizeLimit << 20,
+            writeHoldLimit: .milliseconds(Int64(writeHoldLimit * 1000)),
             timeouts: timeouts,
             maxCallsInFlight: maxCallsInFlight,
             maxSessions: maxSessions,

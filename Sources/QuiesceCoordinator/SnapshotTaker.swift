@@ -1,0 +1,146 @@
+import Quiesce
+import QuiesceFiles
+
+/// Chooses a provider for each volume (as VSS picks one per volume), takes a set's snapshots
+/// within the write-hold limit, and deletes sets: at Close, on failure, and those a killed
+/// quiesced left behind (from the ledger).
+struct SnapshotTaker: Sendable {
+    /// The providers, by name.
+    let providers: [String: any SnapshotProvider]
+    let ledger: SnapshotLedger
+    /// The longest the provider step may keep writers frozen.
+    let writeHoldLimit: Duration
+
+    /// The order providers are tried in for a volume when the requester names none.
+    static let preference = ["btrfs", "reflink", "freeze", "command", "copy"]
+
+    /// The volumes one provider takes.
+    struct Assignment: Sendable {
+        var provider: any SnapshotProvider
+        var volumes: [VolumeInfo]
+    }
+
+    /// Which provider takes each volume: the one named for all of them, or per volume the first
+    /// of ``preference`` that can. Throws a message naming, for a volume nobody can take, why
+    /// each provider cannot.
+    func assign(_ volumes: [VolumeInfo], named: String?) async throws(ChoiceFailure) -> [Assignment] {
+        var assignments: [Assignment] = []
+        func add(_ volume: VolumeInfo, to provider: any SnapshotProvider) {
+            if let index = assignments.firstIndex(where: { $0.provider.name == provider.name }) {
+                assignments[index].volumes.append(volume)
+            } else {
+                assignments.append(Assignment(provider: provider, volumes: [volume]))
+            }
+        }
+        if let named {
+            guard let provider = providers[named] else {
+                throw ChoiceFailure("no provider \(named); known: \(providers.keys.sorted().joined(separator: ", "))")
+            }
+            if let reason = provider.unavailableReason { throw ChoiceFailure("provider \(named) cannot serve on this machine: \(reason)") }
+            for volume in volumes {
+                if let reason = await provider.refusal(for: volume, requested: true) {
+                    throw ChoiceFailure("provider \(named) cannot snapshot \(volume.path): \(reason)")
+                }
+                add(volume, to: provider)
+            }
+            return assignments
+        }
+        for volume in volumes {
+            var reasons: [String] = []
+            var chosen: (any SnapshotProvider)?
+            for name in Self.preference {
+                guard let provider = providers[name] else { continue }
+                if let reason = provider.unavailableReason {
+                    reasons.append("\(name): \(reason)")
+                } else if let reason = await provider.refusal(for: volume, requested: false) {
+                    reasons.append("\(name): \(reason)")
+                } else {
+                    chosen = provider
+                    break
+                }
+            }
+            guard let chosen else {
+                throw ChoiceFailure("no provider can snapshot \(volume.path) (\(volume.filesystem) at \(volume.mountPoint)): " + reasons.joined(separator: "; "))
+            }
+            add(volume, to: chosen)
+        }
+        return assignments
+    }
+
+    /// Takes every assignment's snapshots, all within ``writeHoldLimit``; returns, by volume path,
+    /// the snapshot path. On a failure, or when the limit passes, everything already made is
+    /// deleted and the error thrown.
+    func take(_ assignments: [Assignment], setId: String, owner: UInt32, progress: @escaping @Sendable (String) -> Void) async throws -> [String: String] {
+        let ledger = self.ledger
+        let limit = writeHoldLimit
+        do {
+            return try await withThrowingTaskGroup(of: [String: String]?.self) { group in
+                group.addTask {
+                    var snapshots: [String: String] = [:]
+                    for assignment in assignments {
+                        let name = assignment.provider.name
+                        progress("provider \(name): snapshot of \(assignment.volumes.map(\.path).joined(separator: ", "))")
+                        let request = SnapshotRequest(setId: setId, volumes: assignment.volumes, owner: owner, progress: progress) { item in
+                            try await ledger.record(item, provider: name, set: setId)
+                        }
+                        snapshots.merge(try await assignment.provider.createSnapshots(request)) { $1 }
+                    }
+                    return snapshots
+                }
+                group.addTask {
+                    try await Task.sleep(for: limit)
+                    throw WriteHoldExceeded(limit: limit)
+                }
+                defer { group.cancelAll() }
+                while let result = try await group.next() {
+                    if let snapshots = result { return snapshots }
+                }
+                throw CancellationError()
+            }
+        } catch {
+            for problem in await delete(setId) { progress("while removing the failed set: \(problem)") }
+            throw error
+        }
+    }
+
+    /// Deletes everything recorded for set `setId`, newest first; returns what could not be removed.
+    @discardableResult
+    func delete(_ setId: String) async -> [String] {
+        var problems: [String] = []
+        do {
+            for item in try await ledger.items(of: setId).reversed() {
+                do {
+                    guard let provider = providers[item.provider] else { throw ChoiceFailure("no provider \(item.provider)") }
+                    try await provider.delete(item.item)
+                } catch {
+                    problems.append("\(item.item): \(error)")
+                }
+            }
+            if problems.isEmpty { try await ledger.forget(setId) }
+        } catch {
+            problems.append("\(error)")
+        }
+        return problems
+    }
+
+    /// Deletes every set in the ledger (left by a quiesced that was killed); returns their ids
+    /// and what could not be removed.
+    func removeLeftovers() async -> (sets: [String], problems: [String]) {
+        let sets = (try? await ledger.sets()) ?? []
+        var problems: [String] = []
+        for set in sets { problems += await delete(set) }
+        return (sets, problems)
+    }
+}
+
+/// Why no provider (or not the named one) can take a volume.
+struct ChoiceFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// The provider step ran past the write-hold limit: the set fails rather than keep writers frozen.
+struct WriteHoldExceeded: Error, CustomStringConvertible {
+    var limit: Duration
+    var description: String { "the snapshot took longer than the write-hold limit of \(limit); the writers were not kept frozen longer" }
+}
