@@ -79,7 +79,7 @@ let package = Package(
         // MARK: - Tests
         .testTarget(name: "QuiesceTests", dependencies: ["Quiesce", "QuiesceCoordinator"]),
         .testTarget(name: "QuiesceWriterTests", dependencies: ["Quiesce", "QuiesceWriter", "QuiesceTesting"]),
-        .testTarget(name: "QuiesceFilesTests", dependencies: ["QuiesceFiles"]),
+        .testTarget(name: "QuiesceFilesTests", dependencies: ["QuiesceFiles", "Quiesce"]),
         .target(name: "QuiesceTestSupport", dependencies: ["Quiesce", "QuiesceBus"], path: "Tests/QuiesceTestSupport"),
         .testTarget(name: "QuiesceBusTests", dependencies: ["QuiesceBus", "QuiesceTestSupport"]),
         .testTarget(

@@ -40,7 +40,10 @@ public struct BtrfsProvider: SnapshotProvider {
                 let name = "\(made.count)"
                 try await request.record(set.pathOf(name))
                 let started = ContinuousClock.now
-                try Subvolumes.snapshot(try DirectoryHandle.open(absolute: subvolume).descriptor, into: set.descriptor, named: name, describedAs: set.pathOf(name))
+                let source = try DirectoryHandle.open(absolute: subvolume)
+                try withExtendedLifetime(source) {
+                    try Subvolumes.snapshot(source.descriptor, into: set.descriptor, named: name, describedAs: set.pathOf(name))
+                }
                 request.progress("snapshot of the subvolume \(subvolume) at \(set.pathOf(name)) in \(ContinuousClock.now - started)")
                 made[subvolume] = set.pathOf(name)
             }
@@ -53,7 +56,7 @@ public struct BtrfsProvider: SnapshotProvider {
 
     public func delete(_ item: String) async throws {
         try SnapshotPlace.remove(item) { parent, name in
-            guard let entry = try? parent.openDirectory(name), Subvolumes.isSubvolume(entry.descriptor) else { return false }
+            guard let entry = try? parent.openDirectory(name), withExtendedLifetime(entry, { Subvolumes.isSubvolume(entry.descriptor) }) else { return false }
             try Subvolumes.delete(name.description, in: parent.descriptor, describedAs: parent.pathOf(name))
             return true
         }
@@ -64,7 +67,8 @@ public struct BtrfsProvider: SnapshotProvider {
     static func subvolumeRoot(of volume: VolumeInfo) throws -> String? {
         var path = volume.path
         while true {
-            if Subvolumes.isSubvolume(try DirectoryHandle.open(absolute: path).descriptor) { return path }
+            let directory = try DirectoryHandle.open(absolute: path)
+            if withExtendedLifetime(directory, { Subvolumes.isSubvolume(directory.descriptor) }) { return path }
             guard path != volume.mountPoint, path != "/", let slash = path.lastIndex(of: "/") else { return nil }
             path = slash == path.startIndex ? "/" : String(path[..<slash])
         }
