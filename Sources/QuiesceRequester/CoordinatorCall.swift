@@ -37,14 +37,14 @@ extension BusConnection {
             do {
                 _ = try await call(
                     destination: BusNames.coordinator, path: BusNames.coordinatorPath, interface: "org.freedesktop.DBus.Peer", method: "Ping",
-                    timeout: CoordinatorCall.pingInterval
+                    timeout: CoordinatorCall.pingTimeout
                 )
                 unanswered = 0
             } catch let error as BusError where error.isTimeout {
                 unanswered += 1
                 if unanswered >= 2 {
                     throw RequesterError(
-                        "quiesced stopped answering on the bus during \(method) (no reply to two pings of \(CoordinatorCall.pingInterval) each): it is stopped or hung; writers it froze thaw on their own when their lease runs out"
+                        "quiesced stopped answering on the bus during \(method) (no reply to two pings in \(CoordinatorCall.pingTimeout) each): it is stopped or hung; writers it froze thaw on their own when their lease runs out"
                     )
                 }
             }
@@ -54,6 +54,9 @@ extension BusConnection {
 
 /// How requesters notice a coordinator that stopped answering.
 enum CoordinatorCall {
-    /// The time between two pings, and each ping's timeout.
+    /// The time between two pings.
     static let pingInterval: Duration = .seconds(3)
+    /// How long a ping may take: GDBus answers it on its own thread, so only a stopped or hung
+    /// process (or a machine far beyond busy) misses it.
+    static let pingTimeout: Duration = .seconds(6)
 }

@@ -147,7 +147,7 @@ struct RestoreSafetyTests {
                 await restore.waitForExit()
 
                 // quiesced sees the requester go and sends PostRestore(succeeded=false): the writer reopens.
-                try await Harness.waitUntil("the writer reopens its database") {
+                try await Harness.waitUntil("the writer reopens its database", timeout: .seconds(30)) {
                     writer.output.components(separatedBy: "reopened \(database)").count > reopened
                 }
                 let count = try await sqlite(harness, database, "SELECT count(*) FROM notes;")
