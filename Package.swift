@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "QuiesceTesting", targets: ["QuiesceTesting"]),
         .executable(name: "quiesced", targets: ["quiesced"]),
         .executable(name: "quiescectl", targets: ["quiescectl"]),
+        .executable(name: "quiesce-freeze", targets: ["quiesce-freeze"]),
         .executable(name: "notes-writer", targets: ["notes-writer"]),
         .executable(name: "flaky-writer", targets: ["flaky-writer"]),
         .executable(name: "quiesce-bench", targets: ["quiesce-bench"]),
@@ -50,7 +51,7 @@ let package = Package(
         .target(name: "QuiesceFiles", dependencies: ["CLinuxFiles", "Quiesce"]),
         .target(name: "QuiesceWriter", dependencies: ["Quiesce", "QuiesceBus", "QuiesceProtocol", logging, serviceLifecycle]),
         .target(name: "QuiesceRequester", dependencies: ["Quiesce", "QuiesceBus", "QuiesceFiles", subprocess, system]),
-        .target(name: "QuiesceCoordinator", dependencies: ["Quiesce", "QuiesceBus", "QuiesceProtocol", "QuiesceFiles", "QuiesceBtrfs", logging]),
+        .target(name: "QuiesceCoordinator", dependencies: ["Quiesce", "QuiesceBus", "QuiesceProtocol", "QuiesceFiles", "QuiesceBtrfs", logging, subprocess, system]),
         .target(name: "QuiesceTesting", dependencies: ["Quiesce", "QuiesceProtocol", "QuiesceWriter"]),
         .target(name: "QuiesceCommandLine", dependencies: ["QuiesceBus", argumentParser, logging]),
         .executableTarget(
@@ -58,6 +59,7 @@ let package = Package(
             dependencies: ["QuiesceCoordinator", "QuiesceCommandLine", "QuiesceBus", "QuiesceFiles", argumentParser, logging, serviceLifecycle]
         ),
         .executableTarget(name: "quiescectl", dependencies: ["QuiesceRequester", "QuiesceCommandLine", "Quiesce", argumentParser]),
+        .executableTarget(name: "quiesce-freeze", dependencies: ["CLinuxFiles"]),
 
         .executableTarget(
             name: "quiesce-bench",

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/vfs.h>
@@ -63,6 +64,14 @@ ssize_t quiesce_list_xattrs(int fd, char *list, size_t size) { return flistxattr
 ssize_t quiesce_get_xattr(int fd, const char *name, void *value, size_t size) { return fgetxattr(fd, name, value, size); }
 
 int quiesce_set_xattr(int fd, const char *name, const void *value, size_t size) { return fsetxattr(fd, name, value, size, 0); }
+
+int quiesce_freeze_filesystem(int fd) { return ioctl(fd, FIFREEZE, 0); }
+
+int quiesce_thaw_filesystem(int fd) { return ioctl(fd, FITHAW, 0); }
+
+int quiesce_pipe(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+int quiesce_lock_memory(void) { return mlockall(MCL_CURRENT | MCL_FUTURE); }
 
 unsigned long quiesce_filesystem_type(int fd) {
     struct statfs buffer;

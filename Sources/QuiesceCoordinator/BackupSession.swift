@@ -245,7 +245,8 @@ actor BackupSession {
         let providerNames = assignments.map(\.provider.name).joined(separator: "+")
         do {
             let progress = self.progress
-            taken = try await snapshots.take(assignments, setId: setId, owner: ownerUID) { progress("snapshot", $0) }
+            let lease = frozen.compactMap { participants[$0]?.metadata.freezeTimeoutMilliseconds }.min().map { Duration.milliseconds($0) }
+            taken = try await snapshots.take(assignments, setId: setId, owner: ownerUID, lease: lease) { progress("snapshot", $0) }
             progress("snapshot", "snapshot taken in \(ContinuousClock.now - started)")
             timings["snapshot"] = (ContinuousClock.now - started).wholeMicroseconds
         } catch {

@@ -33,7 +33,12 @@ public actor Coordinator {
         self.directory = WriterDirectory(connection: connection, logger: logger) { await caller.properties(owner: $0) }
         let copy = CopyProvider(root: configuration.snapshotRoot, sizeLimit: configuration.copySizeLimit)
         self.copyProvider = copy
-        let all: [any SnapshotProvider] = [BtrfsProvider(), ReflinkProvider(), copy, NullProvider()]
+        let all: [any SnapshotProvider] = [
+            BtrfsProvider(), ReflinkProvider(),
+            CommandProvider(.freeze, command: configuration.freezeCommand, helper: configuration.freezeHelper),
+            CommandProvider(.command, command: configuration.snapshotCommand, helper: configuration.freezeHelper),
+            copy, NullProvider(),
+        ]
         self.providers = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
         if let name = configuration.defaultProvider, providers[name] == nil {
             throw ConfigurationError("unknown default provider \(name); known: \(providers.keys.sorted().joined(separator: ", "))")

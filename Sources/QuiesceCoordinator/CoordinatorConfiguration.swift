@@ -11,6 +11,12 @@ public struct CoordinatorConfiguration: Sendable {
     public var copySizeLimit: Int64
     /// The longest the snapshot step may keep writers frozen; past it the set fails.
     public var writeHoldLimit: Duration
+    /// The `freeze` provider's device-snapshot command, if an administrator configured one.
+    public var freezeCommand: SnapshotCommand?
+    /// The `command` provider's snapshot command, if configured.
+    public var snapshotCommand: SnapshotCommand?
+    /// The `quiesce-freeze` helper.
+    public var freezeHelper: String
     /// How long to wait for writers, per event.
     public var timeouts: PhaseTimeouts
     /// The most writer calls in flight at once (the system bus allows 128 pending replies per
@@ -30,6 +36,9 @@ public struct CoordinatorConfiguration: Sendable {
         defaultProvider: String? = nil,
         copySizeLimit: Int64 = 256 << 20,
         writeHoldLimit: Duration = .seconds(10),
+        freezeCommand: SnapshotCommand? = nil,
+        snapshotCommand: SnapshotCommand? = nil,
+        freezeHelper: String = SnapshotCommand.defaultHelper,
         timeouts: PhaseTimeouts = .defaults,
         maxCallsInFlight: Int = 120,
         maxSessions: Int = 16,
@@ -41,6 +50,9 @@ public struct CoordinatorConfiguration: Sendable {
         self.defaultProvider = defaultProvider
         self.copySizeLimit = copySizeLimit
         self.writeHoldLimit = writeHoldLimit
+        self.freezeCommand = freezeCommand
+        self.snapshotCommand = snapshotCommand
+        self.freezeHelper = freezeHelper
         self.timeouts = timeouts
         self.maxCallsInFlight = maxCallsInFlight
         self.maxSessions = maxSessions

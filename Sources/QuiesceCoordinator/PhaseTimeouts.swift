@@ -46,5 +46,6 @@ public struct PhaseTimeouts: Sendable, Hashable {
 public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
     /// What is wrong.
     public var description: String
-    init(_ description: String) { self.description = description }
+    /// Creates an error.
+    public init(_ description: String) { self.description = description }
 }

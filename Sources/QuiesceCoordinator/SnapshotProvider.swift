@@ -8,6 +8,9 @@ public struct SnapshotRequest: Sendable {
     public var volumes: [VolumeInfo]
     /// The uid that may read the snapshots besides root: the session's owner. Nobody else may.
     public var owner: UInt32
+    /// How long writes may be held: the write-hold limit, or the shortest freeze lease of the
+    /// frozen writers if that is shorter. A provider that freezes a filesystem thaws it by then.
+    public var holdLimit: Duration
     /// Receives a line now and then while the snapshot is taken.
     public var progress: @Sendable (String) -> Void
     /// Writes down something the provider is about to make (a directory, a snapshot, a device),
@@ -17,13 +20,14 @@ public struct SnapshotRequest: Sendable {
 
     /// Creates a request.
     public init(
-        setId: String, volumes: [VolumeInfo], owner: UInt32,
+        setId: String, volumes: [VolumeInfo], owner: UInt32, holdLimit: Duration = .seconds(10),
         progress: @escaping @Sendable (String) -> Void = { _ in },
         record: @escaping @Sendable (String) async throws -> Void = { _ in }
     ) {
         self.setId = setId
         self.volumes = volumes
         self.owner = owner
+        self.holdLimit = holdLimit
         self.progress = progress
         self.record = record
     }

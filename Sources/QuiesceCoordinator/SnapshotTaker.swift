@@ -67,12 +67,15 @@ struct SnapshotTaker: Sendable {
         return assignments
     }
 
-    /// Takes every assignment's snapshots, all within ``writeHoldLimit``; returns, by volume path,
-    /// the snapshot path. On a failure, or when the limit passes, everything already made is
-    /// deleted and the error thrown.
-    func take(_ assignments: [Assignment], setId: String, owner: UInt32, progress: @escaping @Sendable (String) -> Void) async throws -> [String: String] {
+    /// Takes every assignment's snapshots, all within ``writeHoldLimit`` (or `lease`, the frozen
+    /// writers' shortest freeze lease, when it is shorter); returns, by volume path, the snapshot
+    /// path. On a failure, or when the limit passes, everything already made is deleted and the
+    /// error thrown.
+    func take(
+        _ assignments: [Assignment], setId: String, owner: UInt32, lease: Duration?, progress: @escaping @Sendable (String) -> Void
+    ) async throws -> [String: String] {
         let ledger = self.ledger
-        let limit = writeHoldLimit
+        let limit = min(writeHoldLimit, lease ?? writeHoldLimit)
         do {
             return try await withThrowingTaskGroup(of: [String: String]?.self) { group in
                 group.addTask {
@@ -80,7 +83,7 @@ struct SnapshotTaker: Sendable {
                     for assignment in assignments {
                         let name = assignment.provider.name
                         progress("provider \(name): snapshot of \(assignment.volumes.map(\.path).joined(separator: ", "))")
-                        let request = SnapshotRequest(setId: setId, volumes: assignment.volumes, owner: owner, progress: progress) { item in
+                        let request = SnapshotRequest(setId: setId, volumes: assignment.volumes, owner: owner, holdLimit: limit, progress: progress) { item in
                             try await ledger.record(item, provider: name, set: setId)
                         }
                         snapshots.merge(try await assignment.provider.createSnapshots(request)) { $1 }

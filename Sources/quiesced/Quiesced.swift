@@ -22,20 +22,32 @@ struct Quiesced: AsyncParsableCommand {
     @OptionGroup var busOptions: BusOptions
     @OptionGroup var loggingOptions: LoggingOptions
 
-    @Option(help: ArgumentHelp("Where state that outlives a session lives (journals of interrupted restores).", valueName: "dir"))
-    var stateDir = "/var/lib/quiesce"
+    @Option(help: ArgumentHelp("The configuration file (JSON; flags override it).", valueName: "path"))
+    var config: String?
+
+    @Option(help: ArgumentHelp("Where state that outlives a session lives (default /var/lib/quiesce).", valueName: "dir"))
+    var stateDir: String?
 
     @Option(help: ArgumentHelp("Where the copy provider puts snapshot sets (default: <state-dir>/snapshots); not on a volume you back up.", valueName: "dir"))
     var snapshotRoot: String?
 
-    @Option(help: ArgumentHelp("The provider for every volume when a requester names none (default: one per volume: btrfs, reflink, freeze, command, copy).", valueName: "name"))
+    @Option(help: ArgumentHelp("The provider for every volume when a requester names none; auto (the default): one per volume, the first of btrfs, reflink, freeze, command and copy that can take it.", valueName: "name"))
     var provider: String?
 
-    @Option(help: ArgumentHelp("The largest volume the copy provider takes unless named, in MiB.", valueName: "MiB"))
-    var copySizeLimit: Int64 = 256
+    @Option(help: ArgumentHelp("The largest volume the copy provider takes unless named (default 256).", valueName: "MiB"))
+    var copySizeLimit: Int64?
 
-    @Option(help: ArgumentHelp("The longest the snapshot step may keep writers frozen; past it the set fails.", valueName: "seconds"))
-    var writeHoldLimit: Double = 10
+    @Option(help: ArgumentHelp("The longest the snapshot step may keep writers frozen; past it the set fails (default 10).", valueName: "seconds"))
+    var writeHoldLimit: Double?
+
+    @Option(help: ArgumentHelp("The freeze provider's device-snapshot command (an absolute path; arguments in the configuration file).", valueName: "path"))
+    var freezeCommand: String?
+
+    @Option(help: ArgumentHelp("The command provider's snapshot command (an absolute path).", valueName: "path"))
+    var snapshotCommand: String?
+
+    @Option(help: ArgumentHelp("The quiesce-freeze helper (default: beside quiesced).", valueName: "path"))
+    var freezeHelper: String?
 
     @Option(
         name: .customLong("timeout"),
@@ -43,50 +55,65 @@ struct Quiesced: AsyncParsableCommand {
     )
     var timeouts: [String] = []
 
-    @Option(help: "The most writer calls in flight at once (the system bus allows 128 pending replies per connection).")
-    var maxCallsInFlight = 120
+    @Option(help: "The most writer calls in flight at once (default 120; the system bus allows 128 pending replies per connection).")
+    var maxCallsInFlight: Int?
 
-    @Option(help: "The most sessions open at once.")
-    var maxSessions = 16
+    @Option(help: "The most sessions open at once (default 16).")
+    var maxSessions: Int?
 
-    @Option(help: ArgumentHelp("Abort and close a session whose requester has not called it for this long.", valueName: "seconds"))
-    var sessionIdleTimeout: Double = 1800
+    @Option(help: ArgumentHelp("Abort and close a session whose requester has not called it for this long (default 1800).", valueName: "seconds"))
+    var sessionIdleTimeout: Double?
 
     @Option(help: ArgumentHelp("A group whose members may start backup sessions (root and quiesced's own user always may).", valueName: "group"))
     var allowGroup: String?
 
     func validate() throws {
+        do { _ = try configuration() } catch { throw ValidationError(error.description) }
+    }
+
+    /// The configuration: each flag given, else the file's value, else the default.
+    func configuration() throws(ConfigurationError) -> CoordinatorConfiguration {
+        let file = try ConfigurationFile.load(config ?? ConfigurationFile.defaultPath, required: config != nil)
         var timeouts = PhaseTimeouts.defaults
-        for setting in self.timeouts {
-            do { try timeouts.apply(setting) } catch { throw ValidationError(error.description) }
-        }
-        guard (1...1024).contains(maxCallsInFlight) else { throw ValidationError("--max-calls-in-flight must be 1 to 1024") }
-        guard (1...1024).contains(maxSessions) else { throw ValidationError("--max-sessions must be 1 to 1024") }
-        guard stateDir.hasPrefix("/") else { throw ValidationError("--state-dir must be an absolute path") }
-        guard snapshotRoot?.hasPrefix("/") ?? true else { throw ValidationError("--snapshot-root must be an absolute path") }
-        guard sessionIdleTimeout >= 1 else { throw ValidationError("--session-idle-timeout must be at least 1 second") }
-        guard copySizeLimit >= 0 else { throw ValidationError("--copy-size-limit must not be negative") }
-        guard writeHoldLimit > 0, writeHoldLimit <= 600 else { throw ValidationError("--write-hold-limit must be more than 0 and at most 600 seconds") }
-        if let allowGroup, !AccessPolicy.groupExists(allowGroup) { throw ValidationError("no group \(allowGroup) on this system") }
+        for (event, seconds) in (file.timeouts ?? [:]).sorted(by: { $0.key < $1.key }) { try timeouts.apply("\(event)=\(seconds)") }
+        for setting in self.timeouts { try timeouts.apply(setting) }
+        let stateDirectory = stateDir ?? file.stateDir ?? "/var/lib/quiesce"
+        let snapshotRoot = self.snapshotRoot ?? file.snapshotRoot ?? stateDirectory + "/snapshots"
+        let provider = self.provider ?? file.provider
+        let copyLimit = copySizeLimit ?? file.copySizeLimitMib ?? 256
+        let holdLimit = writeHoldLimit ?? file.writeHoldLimitSeconds ?? 10
+        let calls = maxCallsInFlight ?? file.maxCallsInFlight ?? 120
+        let sessions = maxSessions ?? file.maxSessions ?? 16
+        let idle = sessionIdleTimeout ?? file.sessionIdleTimeoutSeconds ?? 1800
+        let group = allowGroup ?? file.allowGroup
+        guard stateDirectory.hasPrefix("/"), snapshotRoot.hasPrefix("/") else { throw ConfigurationError("the state directory and the snapshot root must be absolute paths") }
+        guard (1...1024).contains(calls) else { throw ConfigurationError("max-calls-in-flight must be 1 to 1024") }
+        guard (1...1024).contains(sessions) else { throw ConfigurationError("max-sessions must be 1 to 1024") }
+        guard idle >= 1 else { throw ConfigurationError("the session idle timeout must be at least 1 second") }
+        guard copyLimit >= 0 else { throw ConfigurationError("the copy size limit must not be negative") }
+        guard holdLimit > 0, holdLimit <= 600 else { throw ConfigurationError("the write-hold limit must be more than 0 and at most 600 seconds") }
+        if let group, !AccessPolicy.groupExists(group) { throw ConfigurationError("no group \(group) on this system") }
+        return CoordinatorConfiguration(
+            stateDirectory: stateDirectory,
+            snapshotRoot: snapshotRoot,
+            defaultProvider: provider == "auto" ? nil : provider,
+            copySizeLimit: copyLimit << 20,
+            writeHoldLimit: .milliseconds(Int64(holdLimit * 1000)),
+            freezeCommand: try (freezeCommand.map { [$0] } ?? file.freezeCommand).map(SnapshotCommand.init),
+            snapshotCommand: try (snapshotCommand.map { [$0] } ?? file.snapshotCommand).map(SnapshotCommand.init),
+            freezeHelper: freezeHelper ?? file.freezeHelper ?? SnapshotCommand.defaultHelper,
+            timeouts: timeouts,
+            maxCallsInFlight: calls,
+            maxSessions: sessions,
+            sessionIdleTimeout: .milliseconds(Int64(idle * 1000)),
+            access: AccessPolicy(allowedGroup: group)
+        )
     }
 
     func run() async throws {
         Heap.limitRetainedMemory()
         let logger = loggingOptions.bootstrap(label: "quiesced")
-        var timeouts = PhaseTimeouts.defaults
-        for setting in self.timeouts { try timeouts.apply(setting) }
-        let configuration = CoordinatorConfiguration(
-            stateDirectory: stateDir,
-            snapshotRoot: snapshotRoot ?? stateDir + "/snapshots",
-            defaultProvider: provider,
-            copySizeLimit: copySizeLimit << 20,
-            writeHoldLimit: .milliseconds(Int64(writeHoldLimit * 1000)),
-            timeouts: timeouts,
-            maxCallsInFlight: maxCallsInFlight,
-            maxSessions: maxSessions,
-            sessionIdleTimeout: .milliseconds(Int64(sessionIdleTimeout * 1000)),
-            access: AccessPolicy(allowedGroup: allowGroup)
-        )
+        let configuration = try configuration()
         let connection = try await BusConnection.connect(to: busOptions.bus)
         let coordinator = try Coordinator(connection: connection, configuration: configuration, logger: logger)
         let service = CoordinatorService(coordinator: coordinator, connection: connection)

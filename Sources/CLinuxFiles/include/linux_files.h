@@ -35,6 +35,19 @@ ssize_t quiesce_list_xattrs(int fd, char *list, size_t size);
 ssize_t quiesce_get_xattr(int fd, const char *name, void *value, size_t size);
 int quiesce_set_xattr(int fd, const char *name, const void *value, size_t size);
 
+/// ioctl FIFREEZE on an open directory of a filesystem: writes to it block until FITHAW.
+int quiesce_freeze_filesystem(int fd);
+
+/// ioctl FITHAW: writes to the filesystem go on.
+int quiesce_thaw_filesystem(int fd);
+
+/// pipe2 with O_CLOEXEC.
+int quiesce_pipe(int fds[2]);
+
+/// mlockall(MCL_CURRENT | MCL_FUTURE): no page of the process is read from a disk again (a
+/// process that holds a filesystem frozen must not wait on it).
+int quiesce_lock_memory(void);
+
 /// The filesystem type (statfs f_type, a magic number) of the open file `fd`; 0 on error.
 unsigned long quiesce_filesystem_type(int fd);
 

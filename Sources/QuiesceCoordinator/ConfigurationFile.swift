@@ -1,0 +1,83 @@
+import Foundation
+import Quiesce
+import QuiesceFiles
+
+/// quiesced's configuration file, JSON (`/etc/quiesce/quiesced.json`): every key optional, an
+/// unknown key an error (a typo must not go unnoticed), command-line flags override it.
+///
+/// ```json
+/// {
+///   "state-dir": "/var/lib/quiesce",
+///   "provider": "auto",
+///   "copy-size-limit-mib": 256,
+///   "write-hold-limit-seconds": 10,
+///   "freeze-command": ["/usr/local/sbin/quiesce-lvm-snapshot", "--volume-group", "vg0"],
+///   "snapshot-command": ["/usr/local/sbin/quiesce-zfs-snapshot"],
+///   "timeouts": {"freeze": 20, "prepare-for-snapshot": 120},
+///   "allow-group": "quiesce"
+/// }
+/// ```
+public struct ConfigurationFile: Codable, Sendable, Equatable {
+    public var stateDir: String?
+    public var snapshotRoot: String?
+    /// A provider name, or `auto`.
+    public var provider: String?
+    public var copySizeLimitMib: Int64?
+    public var writeHoldLimitSeconds: Double?
+    /// The `freeze` provider's device-snapshot command (absolute path, then arguments).
+    public var freezeCommand: [String]?
+    /// The `command` provider's snapshot command.
+    public var snapshotCommand: [String]?
+    /// Where `quiesce-freeze` is (default: beside quiesced).
+    public var freezeHelper: String?
+    /// Seconds per event, by event (`freeze`, `prepare-for-snapshot`, ...).
+    public var timeouts: [String: Double]?
+    public var maxCallsInFlight: Int?
+    public var maxSessions: Int?
+    public var sessionIdleTimeoutSeconds: Double?
+    public var allowGroup: String?
+
+    /// Where quiesced looks when no `--config` is given.
+    public static let defaultPath = "/etc/quiesce/quiesced.json"
+
+    /// The keys the file may hold.
+    static let keys: Set<String> = [
+        "state-dir", "snapshot-root", "provider", "copy-size-limit-mib", "write-hold-limit-seconds", "freeze-command", "snapshot-command",
+        "freeze-helper", "timeouts", "max-calls-in-flight", "max-sessions", "session-idle-timeout-seconds", "allow-group",
+    ]
+
+    /// Creates an empty configuration (every default).
+    public init() {}
+
+    /// Reads `path`. A file that does not exist is an empty configuration, unless `required`.
+    public static func load(_ path: String, required: Bool) throws(ConfigurationError) -> ConfigurationFile {
+        guard let slash = path.lastIndex(of: "/"), path.hasPrefix("/"), let name = FileName(String(path[path.index(after: slash)...])) else {
+            throw ConfigurationError("the configuration file must be given by an absolute path, not \(path)")
+        }
+        let bytes: [UInt8]
+        do {
+            let directory = try DirectoryHandle.open(absolute: slash == path.startIndex ? "/" : String(path[..<slash]))
+            guard try directory.status(name) != nil else {
+                if required { throw ConfigurationError("the configuration file \(path) does not exist") }
+                return ConfigurationFile()
+            }
+            bytes = try directory.readFile(name, limit: 1 << 20)
+        } catch let error as ConfigurationError {
+            throw error
+        } catch {
+            if !required, (error as? FileError)?.code == ENOENT { return ConfigurationFile() }
+            throw ConfigurationError("cannot read \(path): \(error)")
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
+            throw ConfigurationError("\(path) is not a JSON object")
+        }
+        if let unknown = object.keys.sorted().first(where: { !keys.contains($0) }) {
+            throw ConfigurationError("\(path): unknown key \(unknown); known: \(keys.sorted().joined(separator: ", "))")
+        }
+        do {
+            return try JSONCoding.decode(ConfigurationFile.self, from: String(decoding: bytes, as: UTF8.self))
+        } catch {
+            throw ConfigurationError("\(path): \(error)")
+        }
+    }
+}
