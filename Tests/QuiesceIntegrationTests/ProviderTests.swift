@@ -11,7 +11,7 @@ private let rootOnly = ConditionTrait.enabled(
 )
 
 /// A session up to a snapshot set of `volumes`, through the library.
-private func snapshotSet(_ harness: Harness, _ volumes: [String], provider: String? = nil) async throws -> (RequesterSession, SnapshotSetResult) {
+func snapshotSet(_ harness: Harness, _ volumes: [String], provider: String? = nil) async throws -> (RequesterSession, SnapshotSetResult) {
     let session = try await QuiesceClient(connection: harness.connection).createSession()
     _ = try await session.gatherWriterMetadata()
     try await session.addVolumes(volumes)
