@@ -7,6 +7,7 @@ import QuiesceBus
 final class BenchEnvironment: @unchecked Sendable {
     let directory: String
     let address: String
+    /// Where the writers' data goes (a folder of the environment, or a volume given to ``start``).
     let volume: String
     let connection: BusConnection
     private(set) var coordinator: Process
@@ -33,7 +34,7 @@ final class BenchEnvironment: @unchecked Sendable {
         </busconfig>
         """
 
-    static func start(coordinatorArguments: [String] = []) async throws -> BenchEnvironment {
+    static func start(coordinatorArguments: [String] = [], volume: String? = nil) async throws -> BenchEnvironment {
         let directory = NSTemporaryDirectory() + "quiesce-bench-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory + "/volume", withIntermediateDirectories: true)
         try busConfig.write(toFile: directory + "/bus.conf", atomically: true, encoding: .utf8)
@@ -46,7 +47,9 @@ final class BenchEnvironment: @unchecked Sendable {
             binDirectory + "/quiesced", ["--address", address, "--state-dir", directory + "/state", "--log-level", "warning"] + coordinatorArguments,
             log: directory + "/quiesced.log"
         )
-        let environment = BenchEnvironment(directory: directory, address: address, connection: connection, daemon: daemon, coordinator: coordinator)
+        let environment = BenchEnvironment(
+            directory: directory, address: address, volume: volume ?? directory + "/volume", connection: connection, daemon: daemon, coordinator: coordinator
+        )
         do {
             try await environment.waitForName(BusNames.coordinator)
         } catch {
@@ -57,10 +60,10 @@ final class BenchEnvironment: @unchecked Sendable {
         return environment
     }
 
-    private init(directory: String, address: String, connection: BusConnection, daemon: Process, coordinator: Process) {
+    private init(directory: String, address: String, volume: String, connection: BusConnection, daemon: Process, coordinator: Process) {
         self.directory = directory
         self.address = address
-        self.volume = directory + "/volume"
+        self.volume = volume
         self.connection = connection
         self.daemon = daemon
         self.coordinator = coordinator

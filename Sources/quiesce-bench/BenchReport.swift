@@ -52,6 +52,7 @@ struct BenchReport: Codable, Sendable {
     var allSessionsSucceeded = true
     var freezeWindow: FreezeWindow?
     var flood: Flood?
+    var providerWindows: [ProviderWindows.Row] = []
     var writerIdleMemory: Memory?
     var writerStart: Statistics?
     var coordinatorMemory: [String: Memory] = [:]
@@ -74,6 +75,21 @@ struct BenchReport: Codable, Sendable {
             text += String(format: "%.0f calls/s answered; ", flood.listWritersPerSecond)
             text += flood.phases.sorted { $0.key < $1.key }.map { "\($0.key) \(format($0.value[0])) -> \(format($0.value[1])) ms" }.joined(separator: ", ")
             text += String(format: "; worst phase %.2fx its time without the flood", flood.worstRatio)
+        }
+        if !providerWindows.isEmpty {
+            text += "\n\nFreeze window by provider and amount of data (one writer, 5 sessions; freeze uses a fake device snapshot):\n"
+            let sizes = Array(Set(providerWindows.map(\.megabytes))).sorted()
+            let providers = providerWindows.reduce(into: [String]()) { if !$0.contains($1.provider) { $0.append($1.provider) } }
+            text += Table(
+                header: ["PROVIDER", "FILESYSTEM"] + sizes.map { "\($0) MiB ms" } + (sizes.count > 1 ? ["RATIO"] : []),
+                rows: providers.map { provider in
+                    let rows = sizes.map { size in providerWindows.first { $0.provider == provider && $0.megabytes == size } }
+                    let medians = rows.map { $0?.window?.median }
+                    var row = [provider, rows.compactMap { $0?.filesystem }.first ?? ""] + zip(rows, medians).map { row, median in median.map(format) ?? (row?.failure.map { "failed: \($0.prefix(60))" } ?? "-") }
+                    if sizes.count > 1, let first = medians.first ?? nil, let last = medians.last ?? nil, first > 0 { row.append(String(format: "%.2f", last / first)) }
+                    return row
+                }
+            ).rendered
         }
         if let start = writerStart, let memory = writerIdleMemory {
             text += "\nWriter, idle: \(memory.summary); start (exec to name on the bus) median \(format(start.median)) ms, p99 \(format(start.p99)) ms"

@@ -42,6 +42,9 @@ struct Run: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The flood client (python3-dbus).", valueName: "path"))
     var floodScript = "scripts/list-writers-flood.py"
 
+    @Option(help: "Volume sizes in MiB for the freeze window per provider (btrfs, freeze, copy; root only; empty to skip).")
+    var providerSizes = "64,2048"
+
     @Flag(help: "Print JSON instead of the table.")
     var json = false
 
@@ -95,6 +98,10 @@ struct Run: AsyncParsableCommand {
         }
         if floodClients > 0 {
             report.flood = try await floodEffect()
+        }
+        let sizes = providerSizes.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        if !sizes.isEmpty {
+            report.providerWindows = try await ProviderWindows(sizes: sizes, sessions: 5, log: log).measure()
         }
         print(json ? try JSONCoding.encode(report, pretty: true) : report.rendered)
         if !report.allSessionsSucceeded { throw ExitCode(1) }

@@ -9,7 +9,8 @@ struct BenchmarkTests {
         try await Harness.with { harness in
             let result = try await harness.run(Harness.binDirectory + "/quiesce-bench", [
                 "run", "--writers", "1,3", "--sessions", "2", "--window-writers", "3", "--freeze-ms", "20",
-                "--flood-clients", "2", "--flood-writers", "2", "--flood-script", PrivateBus.repository + "/scripts/list-writers-flood.py", "--json",
+                "--flood-clients", "2", "--flood-writers", "2", "--flood-script", PrivateBus.repository + "/scripts/list-writers-flood.py",
+                "--provider-sizes", Harness.isRoot ? "8" : "", "--json",
             ])
             #expect(result.status == 0, "\(result.stderr)")
             let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
@@ -26,6 +27,11 @@ struct BenchmarkTests {
             let flood = try #require(report["flood"] as? [String: Any])
             #expect((flood["list-writers-per-second"] as? Double ?? 0) > 0)
             #expect((flood["phases"] as? [String: [Double]])?.count == 7)
+            if Harness.isRoot {
+                let windows = try #require(report["provider-windows"] as? [[String: Any]])
+                #expect(windows.compactMap { $0["provider"] as? String } == ["btrfs", "freeze", "copy"])
+                #expect(windows.allSatisfy { $0["window"] != nil }, "\(windows)")
+            }
             // Everything the benchmark started is gone: its bus, quiesced and the writers.
             let left = try FileManager.default.contentsOfDirectory(atPath: "/proc").compactMap(Int32.init).filter { pid in
                 let commandLine = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
