@@ -57,9 +57,13 @@ public struct ConfigurationFile: Codable, Sendable, Equatable {
         let bytes: [UInt8]
         do {
             let directory = try DirectoryHandle.open(absolute: slash == path.startIndex ? "/" : String(path[..<slash]))
-            guard try directory.status(name) != nil else {
+            guard let status = try directory.status(name) else {
                 if required { throw ConfigurationError("the configuration file \(path) does not exist") }
                 return ConfigurationFile()
+            }
+            // It names commands quiesced runs as its own user: nobody else may have written it.
+            guard status.uid == geteuid(), status.permissions & 0o022 == 0 else {
+                throw ConfigurationError("\(path) must belong to quiesced's user and be writable by nobody else (it names commands quiesced runs)")
             }
             bytes = try directory.readFile(name, limit: 1 << 20)
         } catch let error as ConfigurationError {
