@@ -18,11 +18,15 @@ import QuiesceFiles
 /// }
 /// ```
 public struct ConfigurationFile: Codable, Sendable, Equatable {
+    /// Where state that outlives a session lives.
     public var stateDir: String?
+    /// Where the copy provider puts snapshot sets.
     public var snapshotRoot: String?
     /// A provider name, or `auto`.
     public var provider: String?
+    /// The largest volume the copy provider takes unless named, in MiB.
     public var copySizeLimitMib: Int64?
+    /// The longest the snapshot step may keep writers frozen.
     public var writeHoldLimitSeconds: Double?
     /// The `freeze` provider's device-snapshot command (absolute path, then arguments).
     public var freezeCommand: [String]?
@@ -32,9 +36,13 @@ public struct ConfigurationFile: Codable, Sendable, Equatable {
     public var freezeHelper: String?
     /// Seconds per event, by event (`freeze`, `prepare-for-snapshot`, ...).
     public var timeouts: [String: Double]?
+    /// The most writer calls in flight at once.
     public var maxCallsInFlight: Int?
+    /// The most sessions open at once.
     public var maxSessions: Int?
+    /// A session nobody calls for this long is aborted and closed.
     public var sessionIdleTimeoutSeconds: Double?
+    /// A group whose members may start sessions.
     public var allowGroup: String?
 
     /// Where quiesced looks when no `--config` is given.

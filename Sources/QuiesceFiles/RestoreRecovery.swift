@@ -1,3 +1,5 @@
+import Glibc
+
 /// Finishes or rolls back restore transactions whose process died, from their journals.
 ///
 /// - Killed while staging: nothing live had changed; the staged copies are removed.
@@ -31,7 +33,7 @@ public enum RestoreRecovery {
         let journals = try JournalDirectory(stateDirectory: stateDirectory)
         var outcomes: [Outcome] = []
         for id in try journals.ids() {
-            guard let lock = try journals.lock(id) else { continue }
+            guard let lock = try lockUnlessAlive(id, in: journals) else { continue }
             let journal = try journals.read(id)
             guard journal.volumes.allSatisfy({ $0.root.hasPrefix("/") && $0.target.hasPrefix("/") }) else {
                 throw FileError("recover", journals.handle.pathOf("\(id).json"), reason: "the journal names a relative path")
@@ -47,5 +49,16 @@ public enum RestoreRecovery {
             try journals.remove(id, lock: lock)
         }
         return outcomes
+    }
+
+    /// Takes the transaction's lock, unless its process still holds it. A process that forks
+    /// (to run a command) shares our descriptors until the child execs, so a busy lock is tried
+    /// a few times over 50 ms before the transaction counts as alive.
+    private static func lockUnlessAlive(_ id: String, in journals: JournalDirectory) throws -> Int32? {
+        for attempt in 0..<6 {
+            if let lock = try journals.lock(id) { return lock }
+            if attempt < 5 { usleep(10_000) }
+        }
+        return nil
     }
 }

@@ -77,7 +77,7 @@ struct BenchReport: Codable, Sendable {
             text += String(format: "; worst phase %.2fx its time without the flood", flood.worstRatio)
         }
         if !providerWindows.isEmpty {
-            text += "\n\nFreeze window by provider and amount of data (one writer, 5 sessions; freeze uses a fake device snapshot):\n"
+            text += "\n\nFreeze window by provider and amount of data (one writer, \(sessions) sessions each; freeze uses a fake device snapshot):\n"
             let sizes = Array(Set(providerWindows.map(\.megabytes))).sorted()
             let providers = providerWindows.reduce(into: [String]()) { if !$0.contains($1.provider) { $0.append($1.provider) } }
             text += Table(

@@ -101,7 +101,7 @@ struct Run: AsyncParsableCommand {
         }
         let sizes = providerSizes.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         if !sizes.isEmpty {
-            report.providerWindows = try await ProviderWindows(sizes: sizes, sessions: 5, log: log).measure()
+            report.providerWindows = try await ProviderWindows(sizes: sizes, sessions: sessions, log: log).measure()
         }
         print(json ? try JSONCoding.encode(report, pretty: true) : report.rendered)
         if !report.allSessionsSucceeded { throw ExitCode(1) }

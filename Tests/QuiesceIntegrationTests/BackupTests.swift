@@ -79,6 +79,20 @@ struct BackupTests {
         }
     }
 
+    @Test("A destination inside a volume of the backup is refused before anything happens")
+    func refusesDestinationInsideVolume() async throws {
+        try await Harness.with { harness in
+            try await harness.startCoordinator()
+            let volume = try harness.folder("volume")
+            let writer = try await harness.startFlakyWriter("w", volume: volume)
+            let result = try await harness.quiescectl(["backup", "--volume", volume, "--to", volume + "/backup"])
+            #expect(result.status == 1)
+            #expect(result.stderr.contains("is inside the volume \(volume): the backup would copy itself"), "\(result.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: volume + "/backup"))
+            #expect(events(of: writer).isEmpty)
+        }
+    }
+
     @Test("A destination that is not empty is refused before anything happens")
     func refusesNonEmptyDestination() async throws {
         try await Harness.with { harness in

@@ -28,8 +28,10 @@ if action == "create":
         print(options[options.index("--fail") + 1], file=sys.stderr)
         sys.exit(1)
     if "--hang" in options:
-        with open(os.path.join(store, set_id + ".hanging"), "w") as marker:
-            marker.write(str(os.getpid()))
+        marker = os.path.join(store, set_id + ".hanging")
+        with open(marker + ".new", "w") as pid:
+            pid.write(str(os.getpid()))
+        os.rename(marker + ".new", marker)  # whole when it appears
         while True:
             time.sleep(3600)
     snapshots = {}
