@@ -50,20 +50,9 @@ struct FreezeProviderTests {
         try await Harness.with { harness in
             try await LoopFilesystem.with(["ext4", "btrfs"], harness: harness) { _ in
                 try await startCoordinator(harness)
-                let notes = try harness.folder("ext4/notes")
-                let files = try harness.folder("btrfs/files")
-                try await harness.start("notes", "notes-writer", ["--database", notes + "/notes.db", "--workload", "--interval-ms", "2"], waitFor: BusNames.writerBusName("notes"))
-                try await harness.startFlakyWriter("files", volume: files)
-                try await Task.sleep(for: .milliseconds(300))
-                let destination = harness.bus.directory + "/backup"
-                let backup = try await harness.quiescectl(["backup", "--volume", notes, "--volume", files, "--to", destination, "--json"])
-                #expect(backup.status == 0, "\(backup.stderr)")
+                let (backup, document) = try await backUpNotesUnderLoad(harness, notes: try harness.folder("ext4/notes"), files: try harness.folder("btrfs/files"))
                 #expect(backup.stderr.contains("freezing \(harness.bus.directory)/ext4 while /usr/bin/python3 snapshots them"), "\(backup.stderr)")
-                let document = try JSONCoding.decode(BackupDocument.self, from: backup.stdout)
                 #expect(document.snapshotSet?.provider == "freeze+btrfs" || document.snapshotSet?.provider == "btrfs+freeze")
-                let copy = destination + "/" + (document.snapshotSet?.volumes.first { $0.volume == notes }?.dataPath ?? "") + "/notes.db"
-                #expect(try await sqlite(harness, copy, "PRAGMA integrity_check;") == "ok")
-                #expect(Int(try await sqlite(harness, copy, "SELECT count(*) FROM notes;")) ?? 0 > 0)
                 for label in ["notes", "files", "quiesced"] { await harness.process(label)?.terminate() }
             }
         }

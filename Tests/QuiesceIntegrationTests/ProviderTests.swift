@@ -10,6 +10,23 @@ private let rootOnly = ConditionTrait.enabled(
     "SKIP: needs root to mount btrfs, XFS and ext4 images on loop devices (CI runs as root)"
 )
 
+/// Backs up the notes database under its workload in `notes` and a flaky writer's files in
+/// `files` with quiescectl; checks that the copied database is intact and holds notes; returns
+/// what quiescectl said and the document.
+func backUpNotesUnderLoad(_ harness: Harness, notes: String, files: String) async throws -> (CommandResult, BackupDocument) {
+    try await harness.start("notes", "notes-writer", ["--database", notes + "/notes.db", "--workload", "--interval-ms", "2"], waitFor: BusNames.writerBusName("notes"))
+    try await harness.startFlakyWriter("files", volume: files)
+    try await Task.sleep(for: .milliseconds(300))
+    let destination = harness.bus.directory + "/backup"
+    let backup = try await harness.quiescectl(["backup", "--volume", notes, "--volume", files, "--to", destination, "--json"])
+    #expect(backup.status == 0, "\(backup.stderr)")
+    let document = try JSONCoding.decode(BackupDocument.self, from: backup.stdout)
+    let copy = destination + "/" + (document.snapshotSet?.volumes.first { $0.volume == notes }?.dataPath ?? "") + "/notes.db"
+    #expect(try await sqlite(harness, copy, "PRAGMA integrity_check;") == "ok")
+    #expect(Int(try await sqlite(harness, copy, "SELECT count(*) FROM notes;")) ?? 0 > 0)
+    return (backup, document)
+}
+
 /// A session up to a snapshot set of `volumes`, through the library.
 func snapshotSet(_ harness: Harness, _ volumes: [String], provider: String? = nil) async throws -> (RequesterSession, SnapshotSetResult) {
     let session = try await QuiesceClient(connection: harness.connection).createSession()
@@ -66,19 +83,9 @@ struct ProviderTests {
             try await LoopFilesystem.with(["btrfs", "ext4"], harness: harness) { disks in
                 try await harness.startCoordinator()
                 let notes = try harness.folder("btrfs/notes")
-                let files = try harness.folder("ext4/files")
-                try await harness.start("notes", "notes-writer", ["--database", notes + "/notes.db", "--workload", "--interval-ms", "2"], waitFor: BusNames.writerBusName("notes"))
-                try await harness.startFlakyWriter("files", volume: files)
-                try await Task.sleep(for: .milliseconds(300))
-                let destination = harness.bus.directory + "/backup"
-                let backup = try await harness.quiescectl(["backup", "--volume", notes, "--volume", files, "--to", destination, "--json"])
-                #expect(backup.status == 0, "\(backup.stderr)")
-                let document = try JSONCoding.decode(BackupDocument.self, from: backup.stdout)
+                let (_, document) = try await backUpNotesUnderLoad(harness, notes: notes, files: try harness.folder("ext4/files"))
                 #expect(document.snapshotSet?.provider == "btrfs+copy")
                 #expect(Set(document.snapshotSet?.volumes.compactMap(\.provider) ?? []) == ["btrfs", "copy"])
-                let copy = destination + "/" + (document.snapshotSet?.volumes.first { $0.volume == notes }?.dataPath ?? "") + "/notes.db"
-                #expect(try await sqlite(harness, copy, "PRAGMA integrity_check;") == "ok")
-                #expect(Int(try await sqlite(harness, copy, "SELECT count(*) FROM notes;")) ?? 0 > 0)
                 #expect(try FileManager.default.contentsOfDirectory(atPath: disks[0].mountPoint + "/.quiesce-snapshots").isEmpty)
                 for label in ["notes", "files", "quiesced"] { await harness.process(label)?.terminate() }
             }
