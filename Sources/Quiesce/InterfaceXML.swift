@@ -214,8 +214,9 @@ public enum InterfaceXML {
 <!--
   org.quiesce.Session1: one backup session, /org/quiesce/Session/<id>, created by
   org.quiesce.Coordinator1.CreateSession. Only the connection that created it may call its
-  methods, but for GetWriterStatus and GetBackupDocument, which anyone may call; anyone may read
-  its properties.
+  methods, but for two that read: GetWriterStatus, which anyone may call (without the writers'
+  backup and restore metadata unless the caller runs as the session owner's uid or root), and
+  GetBackupDocument, which the owner's uid and root may call. Anyone may read its properties.
 
   Backup: GatherWriterMetadata, AddVolumes / SelectComponents / SetWriterPolicy,
   PrepareForBackup, DoSnapshotSet, (the requester copies data out of the snapshot set),
@@ -283,11 +284,11 @@ public enum InterfaceXML {
       <arg name="status" type="s" direction="out"/>
     </method>
     <method name="GetWriterStatus">
-      <annotation name="org.gtk.GDBus.DocString" value="Per writer: name, ids, state, failure, message and the time each event took (JSON array)."/>
+      <annotation name="org.gtk.GDBus.DocString" value="Per writer: name, ids, state, failure, message and the time each event took (JSON array). Anyone may call it; the writers' backup and restore metadata is left out unless the caller runs as the session owner's uid or root."/>
       <arg name="status" type="s" direction="out"/>
     </method>
     <method name="GetBackupDocument">
-      <annotation name="org.gtk.GDBus.DocString" value="The backup document (JSON): writers, components with their consistency, status, snapshot set."/>
+      <annotation name="org.gtk.GDBus.DocString" value="The backup document (JSON): writers, components with their consistency, status, snapshot set with each volume's snapshot path, provider and filesystem. Only the session owner's uid and root may call it (else AccessDenied)."/>
       <arg name="document" type="s" direction="out"/>
     </method>
     <method name="PreRestore">
