@@ -12,7 +12,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/vfs.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -72,12 +71,6 @@ int quiesce_thaw_filesystem(int fd) { return ioctl(fd, FITHAW, 0); }
 int quiesce_pipe(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 
 int quiesce_lock_memory(void) { return mlockall(MCL_CURRENT | MCL_FUTURE); }
-
-unsigned long quiesce_filesystem_type(int fd) {
-    struct statfs buffer;
-    if (fstatfs(fd, &buffer) != 0) return 0;
-    return (unsigned long)buffer.f_type;
-}
 
 void quiesce_limit_retained_memory(int bytes) {
     mallopt(M_MMAP_THRESHOLD, bytes);

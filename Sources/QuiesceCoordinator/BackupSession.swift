@@ -252,6 +252,8 @@ actor BackupSession {
         } catch {
             progress("abort", "the snapshot failed: \(error)")
             await abortWriters(setId: setId)
+            // Only now, with every writer released, is what the providers made removed.
+            for problem in await snapshots.delete(setId) { progress("abort", "while removing the failed set: \(problem)") }
             phase = .failed
             throw Self.error(.providerFailed, "provider \(providerNames) failed: \(error); writers were aborted and the snapshots already made deleted")
         }

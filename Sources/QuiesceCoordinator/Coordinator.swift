@@ -88,7 +88,9 @@ public actor Coordinator {
         }
         for problem in leftovers.problems { logger.error("could not remove a snapshot left by a previous run: \(problem)") }
         do {
-            for outcome in try RestoreRecovery.run(stateDirectory: configuration.stateDirectory) {
+            // Rolling back may remove large staged copies: not on a thread tasks share.
+            let stateDirectory = configuration.stateDirectory
+            for outcome in try await BlockingWork.run({ _ in try RestoreRecovery.run(stateDirectory: stateDirectory) }) {
                 logger.notice("\(outcome)")
             }
         } catch {

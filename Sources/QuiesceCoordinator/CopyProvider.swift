@@ -32,10 +32,11 @@ public struct CopyProvider: SnapshotProvider {
     /// Makes the snapshot root if it is missing (its parents `0755`) and gives it its mode.
     /// Refuses a root reached through a symlink or owned by another user.
     public func prepareRoot() throws {
-        let (handle, _) = try DirectoryHandle.make(absolute: root, mode: Self.rootMode, parentMode: 0o755)
-        let status = try handle.status()
-        guard status.uid == geteuid() else { throw FileError("use", root, reason: "it belongs to uid \(status.uid), not to quiesced's user") }
-        if status.permissions != Self.rootMode, fchmod(handle.descriptor, Self.rootMode) != 0 { throw FileError("set the mode of", root) }
+        guard let slash = root.lastIndex(of: "/"), let name = FileName(String(root[root.index(after: slash)...])) else {
+            throw FileError("use", root, reason: "the snapshot root must be an absolute directory below /")
+        }
+        let parent = slash == root.startIndex ? "/" : String(root[..<slash])
+        _ = try DirectoryHandle.make(absolute: parent, mode: 0o755, parentMode: 0o755).0.openOwnDirectory(name, mode: Self.rootMode)
     }
 
     public func refusal(for volume: VolumeInfo, requested: Bool) async -> String? {

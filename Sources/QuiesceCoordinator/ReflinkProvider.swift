@@ -18,9 +18,7 @@ public struct ReflinkProvider: SnapshotProvider {
     public func refusal(for volume: VolumeInfo, requested: Bool) async -> String? {
         guard ["xfs", "btrfs", "ocfs2", "bcachefs"].contains(volume.filesystem) else { return "\(volume.filesystem) cannot share extents" }
         do {
-            let mount = try DirectoryHandle.open(absolute: volume.mountPoint)
-            if try mount.status(SnapshotPlace.directoryName) == nil { try mount.makeDirectory(SnapshotPlace.directoryName, mode: 0o711) }
-            guard try mount.openDirectory(SnapshotPlace.directoryName).canShareExtents() else {
+            guard try SnapshotPlace.open(on: volume.mountPoint).canShareExtents() else {
                 return "this \(volume.filesystem) filesystem does not share extents (an XFS made without reflink?)"
             }
         } catch {

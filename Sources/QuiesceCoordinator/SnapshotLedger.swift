@@ -21,9 +21,7 @@ actor SnapshotLedger {
     /// Opens (or makes, `0700`) the ledger directory.
     init(stateDirectory: String) throws {
         let (state, _) = try DirectoryHandle.make(absolute: stateDirectory, mode: 0o755, parentMode: 0o755)
-        let name = FileName("snapshot-sets")!
-        if try state.status(name) == nil { try state.makeDirectory(name, mode: 0o700) }
-        directory = try state.openDirectory(name)
+        directory = try state.openOwnDirectory(FileName("snapshot-sets")!, mode: 0o700)
     }
 
     /// Adds `item` of `provider` to set `setId`.

@@ -9,11 +9,15 @@ import QuiesceFiles
 enum SnapshotPlace {
     static let directoryName = FileName(".quiesce-snapshots")!
 
+    /// `.quiesce-snapshots` on the filesystem mounted at `mountPoint`, made if missing; refused
+    /// when someone else made it (the mount's owner could otherwise swap what quiesced keeps there).
+    static func open(on mountPoint: String) throws -> DirectoryHandle {
+        try DirectoryHandle.open(absolute: mountPoint).openOwnDirectory(directoryName, mode: 0o711)
+    }
+
     /// Makes the set's directory on the filesystem mounted at `mountPoint`, after recording it.
     static func makeSet(on mountPoint: String, setId: String, record: @Sendable (String) async throws -> Void) async throws -> DirectoryHandle {
-        let mount = try DirectoryHandle.open(absolute: mountPoint)
-        if try mount.status(directoryName) == nil { try mount.makeDirectory(directoryName, mode: 0o711) }
-        let place = try mount.openDirectory(directoryName)
+        let place = try open(on: mountPoint)
         guard let setName = FileName(setId) else { throw FileError("use", setId, reason: "not a snapshot set id") }
         try await record(place.pathOf(setName))
         try place.makeDirectory(setName, mode: 0o700)

@@ -69,40 +69,35 @@ struct SnapshotTaker: Sendable {
 
     /// Takes every assignment's snapshots, all within ``writeHoldLimit`` (or `lease`, the frozen
     /// writers' shortest freeze lease, when it is shorter); returns, by volume path, the snapshot
-    /// path. On a failure, or when the limit passes, everything already made is deleted and the
-    /// error thrown.
+    /// path. On a failure, or when the limit passes, it throws at once: the caller releases the
+    /// writers, then deletes what was made (``delete(_:)``), so that no cleanup holds them.
     func take(
         _ assignments: [Assignment], setId: String, owner: UInt32, lease: Duration?, progress: @escaping @Sendable (String) -> Void
     ) async throws -> [String: String] {
         let ledger = self.ledger
         let limit = min(writeHoldLimit, lease ?? writeHoldLimit)
-        do {
-            return try await withThrowingTaskGroup(of: [String: String]?.self) { group in
-                group.addTask {
-                    var snapshots: [String: String] = [:]
-                    for assignment in assignments {
-                        let name = assignment.provider.name
-                        progress("provider \(name): snapshot of \(assignment.volumes.map(\.path).joined(separator: ", "))")
-                        let request = SnapshotRequest(setId: setId, volumes: assignment.volumes, owner: owner, holdLimit: limit, progress: progress) { item in
-                            try await ledger.record(item, provider: name, set: setId)
-                        }
-                        snapshots.merge(try await assignment.provider.createSnapshots(request)) { $1 }
+        return try await withThrowingTaskGroup(of: [String: String]?.self) { group in
+            group.addTask {
+                var snapshots: [String: String] = [:]
+                for assignment in assignments {
+                    let name = assignment.provider.name
+                    progress("provider \(name): snapshot of \(assignment.volumes.map(\.path).joined(separator: ", "))")
+                    let request = SnapshotRequest(setId: setId, volumes: assignment.volumes, owner: owner, holdLimit: limit, progress: progress) { item in
+                        try await ledger.record(item, provider: name, set: setId)
                     }
-                    return snapshots
+                    snapshots.merge(try await assignment.provider.createSnapshots(request)) { $1 }
                 }
-                group.addTask {
-                    try await Task.sleep(for: limit)
-                    throw WriteHoldExceeded(limit: limit)
-                }
-                defer { group.cancelAll() }
-                while let result = try await group.next() {
-                    if let snapshots = result { return snapshots }
-                }
-                throw CancellationError()
+                return snapshots
             }
-        } catch {
-            for problem in await delete(setId) { progress("while removing the failed set: \(problem)") }
-            throw error
+            group.addTask {
+                try await Task.sleep(for: limit)
+                throw WriteHoldExceeded(limit: limit)
+            }
+            defer { group.cancelAll() }
+            while let result = try await group.next() {
+                if let snapshots = result { return snapshots }
+            }
+            throw CancellationError()
         }
     }
 

@@ -91,6 +91,23 @@ public final class DirectoryHandle: Sendable {
         guard fchmod(child.descriptor, mode) == 0 else { throw FileError("set the mode of", child.path) }
     }
 
+    /// Opens the directory `name` below this one in which this process keeps things of its own
+    /// (journals, ledgers, snapshot places), making it with `mode` if it is missing. One that
+    /// belongs to another user is refused (whoever owns it could rename and swap what we keep
+    /// there); ours gets `mode`, in case it was loosened.
+    public func openOwnDirectory(_ name: FileName, mode: mode_t) throws -> DirectoryHandle {
+        if try status(name) == nil {
+            do { try makeDirectory(name, mode: mode) } catch let error as FileError where error.code == EEXIST {}
+        }
+        let directory = try openDirectory(name)
+        let current = try directory.status()
+        guard current.uid == geteuid() else {
+            throw FileError("use", directory.path, reason: "it belongs to uid \(current.uid), not to this process's user")
+        }
+        if current.permissions != mode, fchmod(directory.descriptor, mode) != 0 { throw FileError("set the mode of", directory.path) }
+        return directory
+    }
+
     /// The names in this directory, sorted, without `.` and `..`.
     public func entries() throws -> [FileName] {
         let copy = dup(descriptor)
@@ -140,7 +157,8 @@ public final class DirectoryHandle: Sendable {
 extension DirectoryHandle {
     /// Opens the absolute directory `path`, making the components that are missing (the last
     /// with `mode`, the others with `parentMode`), never following a symlink. Returns the
-    /// handle and whether the last component was made.
+    /// handle and whether the last component was made. (For a directory of this process's own,
+    /// see ``openOwnDirectory(_:mode:)``.)
     public static func make(absolute path: String, mode: mode_t, parentMode: mode_t) throws -> (DirectoryHandle, created: Bool) {
         guard path.hasPrefix("/") else { throw FileError("create", path, reason: "the path is not absolute") }
         let elements = path.split(separator: "/").map(String.init)

@@ -1,4 +1,3 @@
-import CLinuxFiles
 import Glibc
 
 /// What another user may do with a path, judged by the mode bits of every directory on the way
@@ -43,19 +42,5 @@ public struct FileAccess: Sendable {
     private func allows(_ status: FileStatus, _ bits: mode_t) -> Bool {
         let shift: mode_t = status.uid == uid ? 6 : groups.contains(status.gid) ? 3 : 0
         return (status.permissions >> shift) & bits == bits
-    }
-}
-
-extension DirectoryHandle {
-    /// The name of the pseudo filesystem (proc, sysfs, cgroup, ...) the directory is on, or
-    /// `nil` for a filesystem that holds data.
-    public var pseudoFilesystem: String? {
-        let pseudo: [UInt: String] = [
-            0x9fa0: "proc", 0x6265_6572: "sysfs", 0x27e0eb: "cgroup", 0x6367_7270: "cgroup2", 0x6462_6720: "debugfs",
-            0x7363_6673: "securityfs", 0xcafe_4a11: "bpf", 0x7472_6163: "tracefs", 0x6165_676c: "pstore", 0xde5e_81e4: "efivarfs",
-            0x6265_6570: "configfs", 0x6573_5543: "fusectl", 0x1cd1: "devpts", 0x1980_0202: "mqueue", 0x6e73_6673: "nsfs",
-            0x0187: "autofs", 0x42494e4d: "binfmt_misc",
-        ]
-        return pseudo[UInt(quiesce_filesystem_type(descriptor))]
     }
 }

@@ -60,9 +60,7 @@ struct JournalDirectory {
 
     init(stateDirectory: String) throws {
         let (state, _) = try DirectoryHandle.make(absolute: stateDirectory, mode: 0o755, parentMode: 0o755)
-        let name = FileName("restores")!
-        if try state.status(name) == nil { try state.makeDirectory(name, mode: 0o700) }
-        handle = try state.openDirectory(name)
+        handle = try state.openOwnDirectory(FileName("restores")!, mode: 0o700)
     }
 
     /// Ids of the journals present.

@@ -40,8 +40,6 @@ public final class RestoreTransaction {
         case wholeDirectory
         /// Its top-level entries are swapped one by one (it is a mount point, or `/`).
         case topLevelEntries
-        /// The given entries are swapped.
-        case selectedEntries
     }
 
     /// Stages a copy of everything in `source` to replace the directory `target` (made, with

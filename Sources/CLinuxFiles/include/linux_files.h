@@ -48,9 +48,6 @@ int quiesce_pipe(int fds[2]);
 /// process that holds a filesystem frozen must not wait on it).
 int quiesce_lock_memory(void);
 
-/// The filesystem type (statfs f_type, a magic number) of the open file `fd`; 0 on error.
-unsigned long quiesce_filesystem_type(int fd);
-
 /// Makes allocations of `bytes` and more come from their own mappings, returned at once when
 /// freed, and keeps the heap's free top below `bytes` (mallopt M_MMAP_THRESHOLD and
 /// M_TRIM_THRESHOLD; this also stops glibc from raising the threshold on its own).
