@@ -108,6 +108,11 @@ public struct BackupJob: Sendable {
                 case .retry(let after):
                     pause = max(pause, after)
                 case .addVolumes(let added):
+                    // A volume holding the destination would make the backup copy itself.
+                    if let holding = added.first(where: { PathRules.contains($0, destination) }) {
+                        report("retry policy: cannot add \(holding): it holds the destination \(destination); giving up on \(status.name)")
+                        continue
+                    }
                     volumes += added.filter { !volumes.contains($0) }
                 case .restartWriter:
                     do {
