@@ -31,6 +31,17 @@ public struct FileSpec: Codable, Sendable, Hashable {
         self.pattern = pattern
         self.recursive = recursive
     }
+
+    private enum CodingKeys: String, CodingKey { case path, pattern, recursive }
+
+    /// Decodes a file specification: `path` is required, `pattern` defaults to `*` and
+    /// `recursive` to false.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        path = try container.decode(String.self, forKey: .path)
+        pattern = try container.decodeIfPresent(String.self, forKey: .pattern) ?? "*"
+        recursive = try container.decodeIfPresent(Bool.self, forKey: .recursive) ?? false
+    }
 }
 
 /// A unit of a writer's data that a requester can select for backup and restore.
@@ -63,6 +74,20 @@ public struct Component: Codable, Sendable, Hashable {
         self.caption = caption
         self.files = files
         self.selectable = selectable
+    }
+
+    private enum CodingKeys: String, CodingKey { case logicalPath, name, type, caption, files, selectable }
+
+    /// Decodes a component: `name` and `files` are required; `logical-path` and `caption`
+    /// default to empty, `type` to `file-group`, `selectable` to true.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        logicalPath = try container.decodeIfPresent(String.self, forKey: .logicalPath) ?? ""
+        name = try container.decode(String.self, forKey: .name)
+        type = try container.decodeIfPresent(ComponentType.self, forKey: .type) ?? .fileGroup
+        caption = try container.decodeIfPresent(String.self, forKey: .caption) ?? ""
+        files = try container.decode([FileSpec].self, forKey: .files)
+        selectable = try container.decodeIfPresent(Bool.self, forKey: .selectable) ?? true
     }
 
     /// The component's full path: logical path and name joined by `/`.

@@ -47,8 +47,8 @@ public enum InterfaceXML {
 
   A writer at its limit of concurrent sessions answers a new session's event with the failure
   "status-not-available". A writer ends on its own every session whose coordinator connection
-  leaves the bus: Abort (if between PrepareForSnapshot and PostSnapshot) then BackupShutdown, or
-  for a restore PostRestore with succeeded=false. The SDK answers a PostRestore with
+  leaves the bus: Abort (if between PrepareForSnapshot and BackupComplete) then BackupShutdown;
+  for a restore PostRestore with succeeded=false first. The SDK answers a PostRestore with
   succeeded=false, whose handler succeeded, with failed-at-post-restore / retryable.
 
   Limits the coordinator applies (larger input is refused and shown in the writer's status):
@@ -56,7 +56,10 @@ public enum InterfaceXML {
   component reports only for selected components, 256 KiB of metadata per component and 1 MiB
   per writer and session.
 
-  Errors: org.quiesce.Error.InvalidArgument (a bad session id or option).
+  Errors: org.quiesce.Error.AccessDenied (an event from anyone but the current owner of
+  org.quiesce.Coordinator: every writer must check the sender of every event, Identify
+  excepted), org.quiesce.Error.InvalidArgument (a bad session id or option),
+  org.quiesce.Error.BadState (an event out of order in its session, e.g. Thaw without Freeze).
 -->
 <node>
   <interface name="org.quiesce.Writer1">
@@ -64,7 +67,7 @@ public enum InterfaceXML {
     <method name="Identify">
       <annotation name="org.gtk.GDBus.DocString" value="Describe the writer and its components (writer metadata, JSON). Stateless; may arrive at any time."/>
       <arg name="metadata" type="s" direction="out">
-        <annotation name="org.gtk.GDBus.DocString" value="Writer metadata document (JSON): name, class-id, instance-id, application-level, freeze-timeout-ms, restore-method, components."/>
+        <annotation name="org.gtk.GDBus.DocString" value="Writer metadata document (JSON, dbus/schemas/writer-metadata.schema.json): name, class-id, instance-id required; application-level, freeze-timeout-ms, restore-method, components optional."/>
       </arg>
     </method>
     <method name="PrepareForBackup">
@@ -98,7 +101,7 @@ public enum InterfaceXML {
       <arg name="result" type="a{sv}" direction="out"/>
     </method>
     <method name="Abort">
-      <annotation name="org.gtk.GDBus.DocString" value="The snapshot set was abandoned: return to normal running. May arrive more than once."/>
+      <annotation name="org.gtk.GDBus.DocString" value="The backup was abandoned between PrepareForSnapshot and BackupComplete (a veto, a failed snapshot, AbortBackup, the requester left): return to normal running. May arrive more than once."/>
       <arg name="session" type="s" direction="in"/>
       <arg name="options" type="a{sv}" direction="in"/>
       <arg name="result" type="a{sv}" direction="out"/>
@@ -110,7 +113,7 @@ public enum InterfaceXML {
       <arg name="result" type="a{sv}" direction="out"/>
     </method>
     <method name="BackupShutdown">
-      <annotation name="org.gtk.GDBus.DocString" value="The session is over, normally or because the requester went away."/>
+      <annotation name="org.gtk.GDBus.DocString" value="The session (backup or restore) is over, normally or because the requester went away. Always the last event of a session."/>
       <arg name="session" type="s" direction="in"/>
       <arg name="options" type="a{sv}" direction="in"/>
       <arg name="result" type="a{sv}" direction="out"/>
@@ -236,7 +239,7 @@ public enum InterfaceXML {
   <interface name="org.quiesce.Session1">
     <annotation name="org.gtk.GDBus.DocString" value="A backup session: the requester steps it through the VSS sequence."/>
     <method name="GatherWriterMetadata">
-      <annotation name="org.gtk.GDBus.DocString" value="Send Identify to every writer; returns their metadata. Writers that fail Identify are left out of the session."/>
+      <annotation name="org.gtk.GDBus.DocString" value="Send Identify to every writer; returns their metadata. Writers that fail Identify (no reply, an error, metadata that breaks the schema) are left out of the session but listed in its status (failed-at-identify, with the reason) and in the backup document, which is then partial; one marked required fails PrepareForBackup with WriterFailed."/>
       <arg name="metadata" type="s" direction="out">
         <annotation name="org.gtk.GDBus.DocString" value="JSON array of writer metadata documents."/>
       </arg>
@@ -277,7 +280,7 @@ public enum InterfaceXML {
       <arg name="succeeded" type="b" direction="in"/>
     </method>
     <method name="AbortBackup">
-      <annotation name="org.gtk.GDBus.DocString" value="Abandon the backup: writers that were sent PrepareForSnapshot get Abort."/>
+      <annotation name="org.gtk.GDBus.DocString" value="Abandon the backup: writers that were sent PrepareForSnapshot and not yet BackupComplete (or Abort) get Abort. Close does the same for a backup not completed."/>
     </method>
     <method name="GatherWriterStatus">
       <annotation name="org.gtk.GDBus.DocString" value="Ask every writer of the session whether it is still there (a writer that does not answer becomes not-responding), then return the status as GetWriterStatus does."/>
@@ -307,7 +310,7 @@ public enum InterfaceXML {
       </arg>
     </method>
     <method name="Close">
-      <annotation name="org.gtk.GDBus.DocString" value="End the session: a restore without PostRestore gets PostRestore with succeeded=false, BackupShutdown goes to its backup writers, the snapshot set is removed, the object goes away."/>
+      <annotation name="org.gtk.GDBus.DocString" value="End the session: a backup without BackupComplete gets Abort, a restore without PostRestore gets PostRestore with succeeded=false, BackupShutdown goes to every writer of the backup or restore, the snapshot set is removed, the object goes away."/>
       <arg name="status" type="s" direction="out">
         <annotation name="org.gtk.GDBus.DocString" value="The writer status after BackupShutdown (JSON, as GetWriterStatus)."/>
       </arg>

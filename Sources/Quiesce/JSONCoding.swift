@@ -23,6 +23,31 @@ public enum JSONCoding {
         decoder.dateDecodingStrategy = .iso8601
         return try decoder.decode(type, from: Data(text.utf8))
     }
+
+    /// A decoding error as a reader of the document would say it, with kebab-case keys and
+    /// the path to the offending value: `the key class-id is missing`, `components[0].type:
+    /// "db" is not valid`.
+    public static func describe(_ error: any Error) -> String {
+        guard let error = error as? DecodingError else { return "\(error)" }
+        func path(_ keys: [any CodingKey]) -> String {
+            keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue.kebabCased)" }.joined().drop { $0 == "." }.description
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            let place = path(context.codingPath)
+            return "the key \(key.stringValue.kebabCased) is missing" + (place.isEmpty ? "" : " in \(place)")
+        case .typeMismatch(let type, let context):
+            return "\(path(context.codingPath)): expected \(type)"
+        case .valueNotFound(let type, let context):
+            return "\(path(context.codingPath)): expected \(type), found null"
+        case .dataCorrupted(let context):
+            let place = path(context.codingPath)
+            let underlying = (context.underlyingError.map { "\($0)" } ?? context.debugDescription)
+            return place.isEmpty ? "not JSON: \(underlying)" : "\(place): \(context.debugDescription)"
+        @unknown default:
+            return "\(error)"
+        }
+    }
 }
 
 private struct KebabKey: CodingKey {
@@ -34,7 +59,7 @@ private struct KebabKey: CodingKey {
 }
 
 extension String {
-    /// `freezeTimeoutMilliseconds` → `freeze-timeout-milliseconds`. Keys are ASCII Swift names,
+    /// `applicationLevel` → `application-level`. Keys are ASCII Swift names,
     /// so bytes suffice (Unicode property lookups showed in profiles of Identify).
     fileprivate var kebabCased: String {
         var bytes: [UInt8] = []

@@ -16,16 +16,17 @@ public enum WriterEvent: String, Codable, Sendable, CaseIterable {
     public var methodName: String { rawValue }
 
     /// The writer's state after handling the event successfully (vss-semantics §2.2).
-    /// `nil` for Abort, which leaves a failed state as it was and otherwise returns to stable.
+    /// `nil` for Abort and BackupShutdown, which leave a failed state as it was (so an admin
+    /// sees the last failure until the next session, as with VSS) and otherwise return to stable.
     public var stateOnSuccess: WriterState? {
         switch self {
-        case .identify, .prepareForBackup, .backupComplete, .backupShutdown, .postRestore: .stable
+        case .identify, .prepareForBackup, .backupComplete, .postRestore: .stable
         case .preRestore: .waitingForPostRestore
         case .prepareForSnapshot: .waitingForFreeze
         case .freeze: .waitingForThaw
         case .thaw: .waitingForPostSnapshot
         case .postSnapshot: .waitingForBackupComplete
-        case .abort: nil
+        case .abort, .backupShutdown: nil
         }
     }
 

@@ -189,6 +189,8 @@ actor BackupSession {
             participants[name]!.isRequired = policies[name] == .required
                 || selected.contains { componentPolicies[name]?[$0] == .required }
         }
+        // A required writer left out at Identify fails the backup before anyone prepares.
+        try requireRequiredWriters(for: "PrepareForBackup")
         let selected = participants.values.filter(\.isSelected).count
         progress("prepare-for-backup", "PrepareForBackup to \(selected) writer(s)")
         await send(.prepareForBackup, to: activeNames())
@@ -302,16 +304,19 @@ actor BackupSession {
         phase = .backupComplete
     }
 
-    /// Abandons the backup: Abort to writers sent PrepareForSnapshot but not PostSnapshot.
+    /// Abandons the backup: Abort to writers sent PrepareForSnapshot and not yet BackupComplete.
     func abortBackup() async throws {
         try require([.created, .metadataGathered, .prepared, .snapshotDone, .failed], for: "AbortBackup")
         await abortWriters(setId: snapshotSet?.id)
         phase = .aborted
     }
 
+    /// Abort to every writer sent PrepareForSnapshot that has not been sent Abort or
+    /// BackupComplete: a writer waiting for BackupComplete learns that it will not come (VSS
+    /// sends no Abort after PostSnapshot; we do, so the writer can drop what it kept for it).
     private func abortWriters(setId: String?) async {
         let names = participants.values.filter {
-            $0.sentEvents.contains(.prepareForSnapshot) && !$0.sentEvents.contains(.postSnapshot)
+            $0.sentEvents.contains(.prepareForSnapshot) && $0.sentEvents.isDisjoint(with: [.abort, .backupComplete])
         }.map(\.name).sorted()
         guard !names.isEmpty else { return }
         progress("abort", "Abort to \(names.count) writer(s)")
@@ -378,20 +383,20 @@ actor BackupSession {
 
     // MARK: - End
 
-    /// Ends the session: a restore nobody finished gets PostRestore with `succeeded=false` (so
-    /// writers reopen what they closed); BackupShutdown to its backup writers; the snapshot set
-    /// is removed.
+    /// Ends the session: a backup that did not reach BackupComplete gets Abort, a restore nobody
+    /// finished gets PostRestore with `succeeded=false` (so writers reopen what they closed);
+    /// BackupShutdown to every writer of the backup or restore; the snapshot set is removed.
     func close() async {
         guard phase != .closed else { return }
-        if phase == .prepared {
-            await abortWriters(setId: nil)
+        if [.prepared, .snapshotDone].contains(phase) {
+            await abortWriters(setId: snapshotSet?.id)
         }
         let unfinished = participants.values.filter { $0.sentEvents.contains(.preRestore) && !$0.sentEvents.contains(.postRestore) }.map(\.name).sorted()
         if !unfinished.isEmpty {
             progress("post-restore", "PostRestore (succeeded=false: the restore was not finished) to \(unfinished.count) writer(s)")
             await send(.postRestore, to: unfinished, options: EventOptions(succeeded: false))
         }
-        let names = participants.values.filter { $0.sentEvents.contains(.prepareForBackup) }.map(\.name).sorted()
+        let names = participants.values.filter { !$0.sentEvents.isDisjoint(with: [.prepareForBackup, .preRestore]) }.map(\.name).sorted()
         if !names.isEmpty {
             progress("backup-shutdown", "BackupShutdown to \(names.count) writer(s)")
             await send(.backupShutdown, to: names, setId: snapshotSet?.id)
@@ -437,9 +442,11 @@ actor BackupSession {
         return writerStatus
     }
 
-    /// The backup document as the session stands.
+    /// The backup document as the session stands: the writers with selected components, and
+    /// those left out at Identify (with the reason in their status; the backup is then partial,
+    /// since their data, if on the volumes, is only crash-consistent).
     var backupDocument: BackupDocument {
-        let writers = participants.values.filter(\.isSelected).sorted { $0.name < $1.name }.map { participant in
+        let writers = participants.values.filter { $0.isSelected || !$0.isIdentified }.sorted { $0.name < $1.name }.map { participant in
             WriterRecord(
                 metadata: participant.metadata,
                 status: participant.status,
@@ -455,7 +462,8 @@ actor BackupSession {
         }
         let outcome: BackupOutcome =
             snapshotSet == nil || phase == .failed || phase == .aborted ? .failed
-            : writers.allSatisfy { $0.components.allSatisfy { $0.consistency == .applicationConsistent } } ? .succeeded : .partial
+            : writers.allSatisfy({ $0.status.state != .failedAtIdentify && $0.components.allSatisfy { $0.consistency == .applicationConsistent } })
+                ? .succeeded : .partial
         return BackupDocument(sessionId: id, backupType: backupType, outcome: outcome, writers: writers, snapshotSet: snapshotSet)
     }
 

@@ -31,7 +31,7 @@ struct WriterCaller: Sendable {
         do {
             metadata = try JSONCoding.decode(WriterMetadata.self, from: text)
         } catch {
-            throw BusError(name: QuiesceErrorName.invalidArgument.rawValue, message: "the Identify reply is not a writer metadata document: \(error)")
+            throw BusError(name: QuiesceErrorName.invalidArgument.rawValue, message: "the Identify reply is not a writer metadata document: \(JSONCoding.describe(error))")
         }
         do {
             try metadata.validate()

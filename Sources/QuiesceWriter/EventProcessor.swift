@@ -94,19 +94,19 @@ package actor EventProcessor {
     package static let restoreNotDoneMessage = "the restore did not put the files back (PostRestore with succeeded=false); the writer reopened its data as it was"
 
     /// Ends a session that nobody will finish (the coordinator that ran it left the bus): Abort
-    /// if it is between PrepareForSnapshot and PostSnapshot, then BackupShutdown; or, for a
-    /// restore between PreRestore and PostRestore, PostRestore with `succeeded=false`, so the
-    /// writer reopens what it closed. Returns each event run and its reply, with `reason` as
+    /// if it is between PrepareForSnapshot and BackupComplete, then BackupShutdown; for a
+    /// restore between PreRestore and PostRestore, PostRestore with `succeeded=false` first, so
+    /// the writer reopens what it closed. Returns each event run and its reply, with `reason` as
     /// the message.
     package func abandon(session id: String, reason: String) async -> [(WriterEvent, EventReply)] {
         guard let record = sessions[id] else { return [] }
         var steps: [WriterEvent] = []
         if record.lastEvent == .preRestore {
             steps = [.postRestore]
-        } else {
-            if record.selfAbort == nil, record.mayBeFrozen || [.prepareForSnapshot, .freeze, .thaw].contains(record.lastEvent) { steps.append(.abort) }
-            steps.append(.backupShutdown)
+        } else if record.selfAbort == nil, record.mayBeFrozen || [.prepareForSnapshot, .freeze, .thaw, .postSnapshot].contains(record.lastEvent) {
+            steps = [.abort]
         }
+        steps.append(.backupShutdown)
         var outcomes: [(WriterEvent, EventReply)] = []
         for event in steps {
             guard let current = sessions[id] else { break }
@@ -187,7 +187,7 @@ package actor EventProcessor {
         }
         if event == .thaw || event == .abort { record.mayBeFrozen = false }
         sessions[id] = record
-        if event == .backupShutdown || event == .postRestore {
+        if event == .backupShutdown {
             sessions[id] = nil
         }
     }

@@ -165,18 +165,24 @@ actor WriterEngine {
         } else {
             logger.debug("\(event.methodName) done", metadata: ["session": "\(session)", "state": "\(outcome.result.state.rawValue)"])
         }
+        let sessions = BusValue.uint32(UInt32(await processor.sessionCount))
+        if event == .backupShutdown, outcome.result.failure == nil, outcome.result.state.isFailed {
+            // The session's failure stays on State, LastError and LastMessage until the next event.
+            propertyUpdates.yield(["Sessions": sessions])
+            return
+        }
         propertyUpdates.yield([
             "State": .string(outcome.result.state.rawValue),
             "LastError": .string(outcome.result.failure?.rawValue ?? FailureCode.noErrorText),
             "LastMessage": .string(outcome.result.message),
-            "Sessions": .uint32(UInt32(await processor.sessionCount)),
+            "Sessions": sessions,
         ])
     }
 
     /// Notes which coordinator connection runs the session; if it left while the event ran,
     /// nobody will finish the session, so the writer ends it now.
     private func follow(session id: String, of sender: String, after event: WriterEvent) async {
-        guard event != .backupShutdown, event != .postRestore else {
+        guard event != .backupShutdown else {
             sessionSenders[id] = nil
             return
         }

@@ -37,7 +37,7 @@ struct BoundedInputTests {
             try await session.close()
 
             let backup = try await harness.quiescectl(["backup", "--volume", volume, "--to", harness.bus.directory + "/backup"])
-            #expect(backup.status == 0, "\(backup.stdout)\n\(backup.stderr)")
+            #expect(backup.status == 3, "writers left out make the backup partial\n\(backup.stdout)\n\(backup.stderr)")
             #expect(backup.stderr.contains("writer big left out: Identify failed"))
         }
     }

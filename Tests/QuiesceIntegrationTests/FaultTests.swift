@@ -116,10 +116,12 @@ struct FaultTests {
 
             await requester.close()
             let took = try await Harness.waitUntil("the session is shut down") {
-                try events(of: writer).last == "BackupShutdown" && FileManager.default.contentsOfDirectory(atPath: snapshots).isEmpty
+                guard events(of: writer).last == "BackupShutdown", try FileManager.default.contentsOfDirectory(atPath: snapshots).isEmpty else { return false }
+                return try await QuiesceClient(connection: harness.connection).listSessions().isEmpty
             }
             #expect(took < .seconds(2))
-            #expect(try await QuiesceClient(connection: harness.connection).listSessions().isEmpty)
+            // The backup never completed: Abort tells the writer so before BackupShutdown.
+            #expect(events(of: writer).suffix(2) == ["Abort", "BackupShutdown"])
         }
     }
 
@@ -139,8 +141,9 @@ struct FaultTests {
             await requester.close()
             _ = await snapshot.value
             try await Harness.waitUntil("the session is shut down") { events(of: slow).last == "BackupShutdown" }
-            // Freeze was followed by Thaw: the step in progress finished before the session was abandoned.
-            #expect(events(of: slow) == ["PrepareForBackup", "PrepareForSnapshot", "Freeze", "Thaw", "PostSnapshot", "BackupShutdown"])
+            // Freeze was followed by Thaw: the step in progress finished before the session was
+            // abandoned; then Abort, since the backup will not complete.
+            #expect(events(of: slow) == ["PrepareForBackup", "PrepareForSnapshot", "Freeze", "Thaw", "PostSnapshot", "Abort", "BackupShutdown"])
         }
     }
 

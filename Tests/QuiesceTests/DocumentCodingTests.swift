@@ -13,7 +13,7 @@ struct DocumentCodingTests {
     func metadataRoundTrip() throws {
         let text = try JSONCoding.encode(Self.metadata)
         #expect(text.contains("\"application-level\":\"front-end\""))
-        #expect(text.contains("\"freeze-timeout-milliseconds\":20000"))
+        #expect(text.contains("\"freeze-timeout-ms\":20000"))
         #expect(text.contains("\"logical-path\":\"sqlite\""))
         #expect(try JSONCoding.decode(WriterMetadata.self, from: text) == Self.metadata)
         #expect(Self.metadata.component("sqlite/notes")?.type == .database)

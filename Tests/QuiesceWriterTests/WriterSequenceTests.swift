@@ -74,7 +74,7 @@ struct WriterSequenceTests {
         #expect(thrown.record(.prepareForSnapshot)?.failure == .nonRetryable)
         #expect(thrown.record(.prepareForSnapshot)?.message.contains("the database is read-only") == true)
         #expect(thrown.events == [.prepareForBackup, .prepareForSnapshot, .backupShutdown])
-        #expect(thrown.finalState == .stable)
+        #expect(thrown.finalState == .failedAtPrepareSnapshot, "BackupShutdown leaves the session's failure visible")
 
         let both = ScriptedWriter(script: [.thaw: { writer, _, _ in try writer.setWriterFailure(.outOfResources, message: "no memory"); return false }])
         #expect(try await WriterTestKit(writer: both).backup(volumes: ["/srv/app"]).record(.thaw)?.failure == .outOfResources)

@@ -49,7 +49,7 @@ class OversizedWriter(dbus.service.Object):
         components += [self.component("extra%d" % index) for index in range(self.options.components)]
         return json.dumps({
             "name": self.options.name, "class-id": self.properties["ClassId"], "instance-id": self.properties["InstanceId"],
-            "application-level": "back-end", "freeze-timeout-milliseconds": 60000, "restore-method": "restore-if-can-replace",
+            "application-level": "back-end", "freeze-timeout-ms": 60000, "restore-method": "restore-if-can-replace",
             "components": components,
         })
 
