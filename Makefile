@@ -1,7 +1,7 @@
 # Quiesce: application-consistent backups for Linux over D-Bus.
 SWIFT ?= swift
 
-.PHONY: all deps build demo test soak interfaces bench clean
+.PHONY: all deps build demo test soak bench clean
 
 all: build
 
@@ -30,10 +30,6 @@ soak: deps
 bench: deps
 	$(SWIFT) build -c release
 	.build/release/quiesce-bench run
-
-## make interfaces: embed dbus/*.xml into the Quiesce module after editing them.
-interfaces:
-	scripts/embed-interfaces.sh
 
 clean:
 	rm -rf .build .demo

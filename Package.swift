@@ -46,24 +46,26 @@ let package = Package(
         ),
         .target(name: "QuiesceBtrfs", dependencies: ["CBtrfsUtil"]),
         .target(name: "Quiesce"),
-        .target(name: "QuiesceProtocol", dependencies: ["Quiesce", "QuiesceBus"]),
+        .executableTarget(name: "quiesce-interface-generator"),
+        .plugin(name: "InterfaceGenerator", capability: .buildTool(), dependencies: ["quiesce-interface-generator"]),
+        .target(name: "QuiesceProtocol", dependencies: ["Quiesce", "QuiesceBus"], plugins: ["InterfaceGenerator"]),
         .target(name: "CLinuxFiles"),
         .target(name: "QuiesceFiles", dependencies: ["CLinuxFiles", "Quiesce"]),
         .target(name: "QuiesceWriter", dependencies: ["Quiesce", "QuiesceBus", "QuiesceProtocol", logging, serviceLifecycle]),
-        .target(name: "QuiesceRequester", dependencies: ["Quiesce", "QuiesceBus", "QuiesceFiles", subprocess, system]),
+        .target(name: "QuiesceRequester", dependencies: ["Quiesce", "QuiesceBus", "QuiesceProtocol", "QuiesceFiles", subprocess, system]),
         .target(name: "QuiesceCoordinator", dependencies: ["Quiesce", "QuiesceBus", "QuiesceProtocol", "QuiesceFiles", "QuiesceBtrfs", logging, subprocess, system]),
         .target(name: "QuiesceTesting", dependencies: ["Quiesce", "QuiesceProtocol", "QuiesceWriter"]),
         .target(name: "QuiesceCommandLine", dependencies: ["QuiesceBus", argumentParser, logging]),
         .executableTarget(
             name: "quiesced",
-            dependencies: ["QuiesceCoordinator", "QuiesceCommandLine", "QuiesceBus", "QuiesceFiles", argumentParser, logging, serviceLifecycle]
+            dependencies: ["QuiesceCoordinator", "QuiesceCommandLine", "QuiesceBus", "QuiesceProtocol", "QuiesceFiles", argumentParser, logging, serviceLifecycle]
         ),
         .executableTarget(name: "quiescectl", dependencies: ["QuiesceRequester", "QuiesceCommandLine", "Quiesce", argumentParser]),
         .executableTarget(name: "quiesce-freeze", dependencies: ["CLinuxFiles"]),
 
         .executableTarget(
             name: "quiesce-bench",
-            dependencies: ["QuiesceRequester", "QuiesceCommandLine", "Quiesce", "QuiesceBus", argumentParser]
+            dependencies: ["QuiesceRequester", "QuiesceCommandLine", "Quiesce", "QuiesceBus", "QuiesceProtocol", argumentParser]
         ),
 
         // MARK: - Examples
@@ -79,14 +81,14 @@ let package = Package(
         ),
 
         // MARK: - Tests
-        .testTarget(name: "QuiesceTests", dependencies: ["Quiesce", "QuiesceCoordinator"]),
+        .testTarget(name: "QuiesceTests", dependencies: ["Quiesce", "QuiesceProtocol", "QuiesceCoordinator"]),
         .testTarget(name: "QuiesceWriterTests", dependencies: ["Quiesce", "QuiesceWriter", "QuiesceTesting"]),
         .testTarget(name: "QuiesceFilesTests", dependencies: ["QuiesceFiles", "Quiesce"]),
-        .target(name: "QuiesceTestSupport", dependencies: ["Quiesce", "QuiesceBus"], path: "Tests/QuiesceTestSupport"),
+        .target(name: "QuiesceTestSupport", dependencies: ["Quiesce", "QuiesceBus", "QuiesceProtocol"], path: "Tests/QuiesceTestSupport"),
         .testTarget(name: "QuiesceBusTests", dependencies: ["QuiesceBus", "QuiesceTestSupport"]),
         .testTarget(
             name: "QuiesceIntegrationTests",
-            dependencies: ["Quiesce", "QuiesceBus", "QuiesceRequester", "QuiesceTestSupport"]
+            dependencies: ["Quiesce", "QuiesceBus", "QuiesceProtocol", "QuiesceRequester", "QuiesceTestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,23 +1,18 @@
-/// The D-Bus names, object paths and interfaces Quiesce uses.
+/// The D-Bus names and object paths Quiesce uses (the interfaces are in QuiesceProtocol,
+/// generated from `dbus/*.xml`).
 public enum BusNames {
     /// Every writer owns a bus name with this prefix followed by its name.
     public static let writerPrefix = "org.quiesce.Writer."
     /// The object path every writer exports.
     public static let writerPath = "/org/quiesce/Writer"
-    /// The writer interface.
-    public static let writerInterface = "org.quiesce.Writer1"
 
     /// The coordinator's well-known bus name.
     public static let coordinator = "org.quiesce.Coordinator"
     /// The coordinator's object path.
     public static let coordinatorPath = "/org/quiesce/Coordinator"
-    /// The coordinator interface.
-    public static let coordinatorInterface = "org.quiesce.Coordinator1"
 
     /// Session objects live below this path.
     public static let sessionPathPrefix = "/org/quiesce/Session/"
-    /// The session interface.
-    public static let sessionInterface = "org.quiesce.Session1"
 
     /// The bus name a writer called `name` owns.
     public static func writerBusName(_ name: String) -> String { writerPrefix + name }

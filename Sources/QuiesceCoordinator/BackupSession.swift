@@ -83,9 +83,15 @@ actor BackupSession {
         let caller = self.caller
         let started = ContinuousClock.now
         defer { timings[WriterEvent.identify.methodName] = (ContinuousClock.now - started).wholeMicroseconds }
-        let identified = await withTaskGroup(of: (String, String, Result<WriterMetadata, any Error>).self) { group in
+        let identified = await withTaskGroup(of: (String, String, Result<WriterMetadata, QuiesceError>).self) { group in
             for writer in writers {
-                group.addTask { (writer.name, writer.owner, await Result { try await caller.identify(owner: writer.owner) }) }
+                group.addTask {
+                    do throws(QuiesceError) {
+                        return (writer.name, writer.owner, .success(try await caller.identify(owner: writer.owner)))
+                    } catch {
+                        return (writer.name, writer.owner, .failure(error))
+                    }
+                }
             }
             var found: [String: SessionParticipant] = [:]
             for await (name, owner, result) in group {
@@ -94,9 +100,8 @@ actor BackupSession {
                     metadata.name = name
                     found[name] = SessionParticipant(owner: owner, metadata: metadata)
                 case .failure(let error):
-                    let busError = error as? BusError
-                    let code: FailureCode = busError.map { $0.isTimeout || $0.isPeerGone } == true ? .notResponding : .nonRetryable
-                    let message = "Identify failed: \(busError?.message ?? "\(error)")"
+                    let code: FailureCode = [.timeout, .peerGone].contains(error.code) ? .notResponding : .nonRetryable
+                    let message = "Identify failed: \(error.message)"
                     logger.warning("writer \(name) left out: \(message)")
                     progress("gather-writer-metadata", "writer \(name) left out: \(message)")
                     found[name] = SessionParticipant(name: name, owner: owner, identifyFailure: code, message: message)
@@ -118,23 +123,23 @@ actor BackupSession {
     func addVolumes(_ paths: [String]) throws {
         try require([.created, .metadataGathered], for: "AddVolumes")
         let table: MountTable
-        do { table = try MountTable.current() } catch { throw Self.error(.invalidArgument, "the mount table cannot be read: \(error)") }
+        do { table = try MountTable.current() } catch { throw QuiesceError(.invalidArgument, "the mount table cannot be read: \(error)") }
         var merged = volumes
         for path in paths {
             guard PathRules.isAbsoluteNormalized(path) else {
-                throw Self.error(.invalidArgument, "volume \(path) is not an absolute normalized path")
+                throw QuiesceError(.invalidArgument, "volume \(path) is not an absolute normalized path")
             }
             let volume: VolumeInfo
-            do { volume = try VolumeResolver.resolve(path, in: table) } catch { throw Self.error(.invalidArgument, "\(error)") }
+            do { volume = try VolumeResolver.resolve(path, in: table) } catch { throw QuiesceError(.invalidArgument, "\(error)") }
             guard (try? ownerAccess.canRead(directory: path)) == true else {
-                throw Self.error(.accessDenied, "uid \(ownerUID) may not read \(path): a session backs up only what its owner can read")
+                throw QuiesceError(.accessDenied, "uid \(ownerUID) may not read \(path): a session backs up only what its owner can read")
             }
             if !merged.contains(where: { $0.path == path }) { merged.append(volume) }
         }
         guard merged.count <= InputLimits.volumesPerSet else {
-            throw Self.error(.invalidArgument, "a snapshot set holds at most \(InputLimits.volumesPerSet) volumes")
+            throw QuiesceError(.invalidArgument, "a snapshot set holds at most \(InputLimits.volumesPerSet) volumes")
         }
-        do { try VolumeResolver.checkSet(merged) } catch { throw Self.error(.invalidArgument, "\(error)") }
+        do { try VolumeResolver.checkSet(merged) } catch { throw QuiesceError(.invalidArgument, "\(error)") }
         volumes = merged
     }
 
@@ -145,7 +150,7 @@ actor BackupSession {
         for (writer, component) in pairs {
             let found = try findComponent(writer, component)
             guard found.selectable else {
-                throw Self.error(.invalidArgument, "component \(component) of writer \(writer) is not selectable")
+                throw QuiesceError(.invalidArgument, "component \(component) of writer \(writer) is not selectable")
             }
             selection[writer, default: []].insert(component)
         }
@@ -157,7 +162,7 @@ actor BackupSession {
         try require([.metadataGathered], for: "SetWriterPolicy")
         for rule in rules {
             if rule.component.isEmpty {
-                guard participants[rule.writer] != nil else { throw Self.error(.notFound, "no writer \(rule.writer) in this session") }
+                guard participants[rule.writer] != nil else { throw QuiesceError(.notFound, "no writer \(rule.writer) in this session") }
                 policies[rule.writer] = rule.policy
             } else {
                 _ = try findComponent(rule.writer, rule.component)
@@ -168,10 +173,10 @@ actor BackupSession {
 
     private func findComponent(_ writer: String, _ path: String) throws -> Component {
         guard let participant = participants[writer], participant.isIdentified else {
-            throw Self.error(.notFound, "no writer \(writer) in this session (gather writer metadata first)")
+            throw QuiesceError(.notFound, "no writer \(writer) in this session (gather writer metadata first)")
         }
         guard let found = participant.metadata.component(path) else {
-            throw Self.error(.notFound, "writer \(writer) has no component \(path)")
+            throw QuiesceError(.notFound, "writer \(writer) has no component \(path)")
         }
         return found
     }
@@ -181,7 +186,7 @@ actor BackupSession {
     /// PrepareForBackup to every writer with selected components.
     func prepareForBackup(backupType: BackupType) async throws {
         try require([.metadataGathered], for: "PrepareForBackup")
-        guard !volumes.isEmpty else { throw Self.error(.badState, "add at least one volume before PrepareForBackup") }
+        guard !volumes.isEmpty else { throw QuiesceError(.badState, "add at least one volume before PrepareForBackup") }
         self.backupType = backupType
         for name in participants.keys {
             let selected = explicitSelection.map { $0[name].map { $0.sorted() } ?? [] } ?? participants[name]!.metadata.components(onVolumes: volumePaths)
@@ -207,10 +212,10 @@ actor BackupSession {
         do {
             assignments = try await snapshots.assign(volumes, named: providerName ?? defaultProvider)
         } catch {
-            throw Self.error(.invalidArgument, error.description)
+            throw QuiesceError(.invalidArgument, error.description)
         }
         guard await snapshotLock.tryAcquire(for: id) else {
-            throw Self.error(.busy, "another snapshot set is being created; wait and try again")
+            throw QuiesceError(.busy, "another snapshot set is being created; wait and try again")
         }
         // Released before the reply goes out, so the next DoSnapshotSet never sees a stale Busy.
         do {
@@ -257,7 +262,7 @@ actor BackupSession {
             // Only now, with every writer released, is what the providers made removed.
             for problem in await snapshots.delete(setId) { progress("abort", "while removing the failed set: \(problem)") }
             phase = .failed
-            throw Self.error(.providerFailed, "provider \(providerNames) failed: \(error); writers were aborted and the snapshots already made deleted")
+            throw QuiesceError(.providerFailed, "provider \(providerNames) failed: \(error); writers were aborted and the snapshots already made deleted")
         }
         let providerOf = Dictionary(assignments.flatMap { assignment in assignment.volumes.map { ($0.path, assignment.provider.name) } }, uniquingKeysWith: { $1 })
         snapshotSet = SnapshotSet(
@@ -335,7 +340,7 @@ actor BackupSession {
             // Every writer is released before the requester hears of the failure.
             await abortWriters(setId: setId)
         }
-        throw Self.error(.writerFailed, "required writer(s) failed \(event.methodName): \(reasons)")
+        throw QuiesceError(.writerFailed, "required writer(s) failed \(event.methodName): \(reasons)")
     }
 
     // MARK: - Restore
@@ -347,16 +352,16 @@ actor BackupSession {
         do {
             try document.validateForRestore()
         } catch {
-            throw Self.error(.invalidArgument, "the backup document cannot be restored: \(error)")
+            throw QuiesceError(.invalidArgument, "the backup document cannot be restored: \(error)")
         }
         if let alternateLocation {
             guard PathRules.isAbsoluteNormalized(alternateLocation), alternateLocation != "/" else {
-                throw Self.error(.invalidArgument, "alternate-location must be an absolute normalized directory other than /")
+                throw QuiesceError(.invalidArgument, "alternate-location must be an absolute normalized directory other than /")
             }
         } else {
             // The writers stop their applications for this: only for a caller who may restore there.
             for volume in document.snapshotSet?.volumes ?? [] where (try? ownerAccess.canWrite(directory: volume.volume)) == false {
-                throw Self.error(.accessDenied, "uid \(ownerUID) may not write \(volume.volume): a session restores only what its owner can write")
+                throw QuiesceError(.accessDenied, "uid \(ownerUID) may not write \(volume.volume): a session restores only what its owner can write")
             }
         }
         self.alternateLocation = alternateLocation
@@ -524,7 +529,7 @@ actor BackupSession {
 
     private func require(_ phases: [SessionPhase], for method: String) throws {
         guard phases.contains(phase) else {
-            throw Self.error(.badState, "\(method) is not allowed when the session is \(phase.rawValue)")
+            throw QuiesceError(.badState, "\(method) is not allowed when the session is \(phase.rawValue)")
         }
     }
 
@@ -540,11 +545,7 @@ actor BackupSession {
     private func requireRequiredWriters(for method: String) throws {
         if let failed = participants.values.first(where: { $0.isRequired && $0.status.hasFailed && $0.status.failure != .partialFailure }) {
             phase = .failed
-            throw Self.error(.writerFailed, "\(method): required writer \(failed.name) has failed: \(failed.status.failure?.rawValue ?? ""): \(failed.status.message)")
+            throw QuiesceError(.writerFailed, "\(method): required writer \(failed.name) has failed: \(failed.status.failure?.rawValue ?? ""): \(failed.status.message)")
         }
-    }
-
-    static func error(_ name: QuiesceErrorName, _ message: String) -> BusError {
-        BusError(name: name.rawValue, message: message)
     }
 }

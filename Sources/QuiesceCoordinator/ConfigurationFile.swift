@@ -1,5 +1,6 @@
 import Foundation
 import Quiesce
+import QuiesceProtocol
 import QuiesceFiles
 
 /// quiesced's configuration file, JSON (`/etc/quiesce/quiesced.json`): every key optional, an
@@ -58,38 +59,38 @@ public struct ConfigurationFile: Codable, Sendable, Equatable {
     public init() {}
 
     /// Reads `path`. A file that does not exist is an empty configuration, unless `required`.
-    public static func load(_ path: String, required: Bool) throws(ConfigurationError) -> ConfigurationFile {
+    public static func load(_ path: String, required: Bool) throws(QuiesceError) -> ConfigurationFile {
         guard let slash = path.lastIndex(of: "/"), path.hasPrefix("/"), let name = FileName(String(path[path.index(after: slash)...])) else {
-            throw ConfigurationError("the configuration file must be given by an absolute path, not \(path)")
+            throw QuiesceError(.invalidArgument, "the configuration file must be given by an absolute path, not \(path)")
         }
         let bytes: [UInt8]
         do {
             let directory = try DirectoryHandle.open(absolute: slash == path.startIndex ? "/" : String(path[..<slash]))
             guard let status = try directory.status(name) else {
-                if required { throw ConfigurationError("the configuration file \(path) does not exist") }
+                if required { throw QuiesceError(.invalidArgument, "the configuration file \(path) does not exist") }
                 return ConfigurationFile()
             }
             // It names commands quiesced runs as its own user: nobody else may have written it.
             guard status.uid == geteuid(), status.permissions & 0o022 == 0 else {
-                throw ConfigurationError("\(path) must belong to quiesced's user and be writable by nobody else (it names commands quiesced runs)")
+                throw QuiesceError(.invalidArgument, "\(path) must belong to quiesced's user and be writable by nobody else (it names commands quiesced runs)")
             }
             bytes = try directory.readFile(name, limit: 1 << 20)
-        } catch let error as ConfigurationError {
+        } catch let error as QuiesceError {
             throw error
         } catch {
             if !required, (error as? FileError)?.code == ENOENT { return ConfigurationFile() }
-            throw ConfigurationError("cannot read \(path): \(error)")
+            throw QuiesceError(.invalidArgument, "cannot read \(path): \(error)")
         }
         guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
-            throw ConfigurationError("\(path) is not a JSON object")
+            throw QuiesceError(.invalidArgument, "\(path) is not a JSON object")
         }
         if let unknown = object.keys.sorted().first(where: { !keys.contains($0) }) {
-            throw ConfigurationError("\(path): unknown key \(unknown); known: \(keys.sorted().joined(separator: ", "))")
+            throw QuiesceError(.invalidArgument, "\(path): unknown key \(unknown); known: \(keys.sorted().joined(separator: ", "))")
         }
         do {
             return try JSONCoding.decode(ConfigurationFile.self, from: String(decoding: bytes, as: UTF8.self))
         } catch {
-            throw ConfigurationError("\(path): \(error)")
+            throw QuiesceError(.invalidArgument, "\(path): \(error)")
         }
     }
 }

@@ -1,12 +1,13 @@
 import Foundation
 import Logging
 import Quiesce
+import QuiesceProtocol
 import QuiesceBus
 import QuiesceFiles
 
 /// The coordinator: owns `org.quiesce.Coordinator`, follows the writers on the bus, and
 /// creates backup sessions as objects under `/org/quiesce/Session/`.
-public actor Coordinator {
+public actor Coordinator: Coordinator1Methods {
     /// The version `quiesced` reports.
     public static let version = "0.1.0"
 
@@ -41,7 +42,7 @@ public actor Coordinator {
         ]
         self.providers = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
         if let name = configuration.defaultProvider, providers[name] == nil {
-            throw ConfigurationError("unknown default provider \(name); known: \(providers.keys.sorted().joined(separator: ", "))")
+            throw QuiesceError(.invalidArgument, "unknown default provider \(name); known: \(providers.keys.sorted().joined(separator: ", "))")
         }
         self.snapshots = SnapshotTaker(
             providers: providers, ledger: try SnapshotLedger(stateDirectory: configuration.stateDirectory), writeHoldLimit: configuration.writeHoldLimit
@@ -54,19 +55,19 @@ public actor Coordinator {
         try await cleanUpPreviousRun()
         await directory.onWriterLeft { [weak self] owner in await self?.writerLeft(owner) }
         try await directory.start()
-        let interface = try InterfaceDescription(xml: InterfaceXML.coordinator, name: BusNames.coordinatorInterface)
+        let interface = try InterfaceDescription(xml: Coordinator1.xml, name: Coordinator1.name)
         object = try await connection.export(
             path: BusNames.coordinatorPath,
             interface: interface,
             properties: [
-                "Version": .string(Self.version),
-                "Providers": .strings(providers.values.filter { $0.unavailableReason == nil }.map(\.name).sorted()),
-                "DefaultProvider": .string(configuration.defaultProvider ?? "auto"),
-                "Sessions": .array(elementType: "o", []),
+                Coordinator1.Property.version.rawValue: .string(Self.version),
+                Coordinator1.Property.providers.rawValue: .strings(providers.values.filter { $0.unavailableReason == nil }.map(\.name).sorted()),
+                Coordinator1.Property.defaultProvider.rawValue: .string(configuration.defaultProvider ?? "auto"),
+                Coordinator1.Property.sessions.rawValue: .array(elementType: "o", []),
             ]
         ) { [weak self] call in
-            guard let self else { throw BusError(name: BusError.failed, message: "the coordinator is stopping") }
-            return try await self.handle(call)
+            guard let self else { throw QuiesceError(.failed, "the coordinator is stopping").busError }
+            return try await Coordinator1.dispatch(call, to: self)
         }
         try await connection.requestName(BusNames.coordinator)
         reaper = Task { [weak self, configuration] in
@@ -107,55 +108,44 @@ public actor Coordinator {
         await directory.stop()
     }
 
-    private func handle(_ call: BusMethodCall) async throws -> [BusValue] {
-        switch call.method {
-        case "ListWriters":
-            return [.array(elementType: "(sssss)", await listWriters())]
-        case "ListProviders":
-            return [.array(elementType: "(sbs)", providers.values.sorted { $0.name < $1.name }.map { provider in
-                .structure([.string(provider.name), .bool(provider.unavailableReason == nil), .string(provider.unavailableReason ?? provider.summary)])
-            })]
-        case "CreateSession":
-            guard let options = call.arguments.first?.stringKeyedDictionary else {
-                throw BackupSession.error(.invalidArgument, "expected a{sv}")
-            }
-            if let key = options.keys.first {
-                throw BackupSession.error(.invalidArgument, "unknown option \(key); CreateSession takes none")
-            }
-            return [.objectPath(try await createSession(owner: call.sender))]
-        default:
-            throw BusError(name: "org.freedesktop.DBus.Error.UnknownMethod", message: "no method \(call.method)")
-        }
-    }
+    // MARK: - org.quiesce.Coordinator1
 
     /// Every writer's identity and state, from what the directory follows: no call to writers.
-    private func listWriters() async -> [BusValue] {
-        await directory.summaries.map { writer in
-            .structure([writer.name, writer.classId, writer.instanceId, writer.state, writer.lastError].map(BusValue.string))
-        }
+    public func listWriters(call: BusMethodCall) async throws -> [(name: String, classId: String, instanceId: String, state: String, lastError: String)] {
+        await directory.summaries.map { ($0.name, $0.classId, $0.instanceId, $0.state, $0.lastError) }
+    }
+
+    /// The providers, whether each can serve, and what it does or why it cannot.
+    public func listProviders(call: BusMethodCall) async throws -> [(name: String, available: Bool, summary: String)] {
+        providers.values.sorted { $0.name < $1.name }.map { ($0.name, $0.unavailableReason == nil, $0.unavailableReason ?? $0.summary) }
+    }
+
+    /// A new session owned by the caller.
+    public func createSession(_ options: Coordinator1.CreateSessionOptions, call: BusMethodCall) async throws -> String {
+        try await createSession(owner: call.sender)
     }
 
     private func createSession(owner: String) async throws -> String {
         let (uid, groups) = try await connection.unixCredentials(of: owner)
         guard configuration.access.allows(uid: uid) else {
             logger.warning("refused a session to \(owner) (uid \(uid))")
-            throw BackupSession.error(.accessDenied, "uid \(uid) may not start backup sessions (root, the coordinator's user and its allowed group may)")
+            throw QuiesceError(.accessDenied, "uid \(uid) may not start backup sessions (root, the coordinator's user and its allowed group may)")
         }
         guard sessions.count < configuration.maxSessions else {
-            throw BackupSession.error(.limitReached, "\(sessions.count) sessions are open; close one first")
+            throw QuiesceError(.limitReached, "\(sessions.count) sessions are open; close one first")
         }
         let id = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         let path = BusNames.sessionPathPrefix + id
-        let interface = try InterfaceDescription(xml: InterfaceXML.session, name: BusNames.sessionInterface)
+        let interface = try InterfaceDescription(xml: Session1.xml, name: Session1.name)
         let objectBox = ObjectBox()
         let connection = self.connection
         let session = BackupSession(
             id: id, owner: owner, ownerAccess: FileAccess(uid: uid, groups: Set(groups)), caller: caller, directory: directory, snapshots: snapshots,
             defaultProvider: configuration.defaultProvider, snapshotLock: snapshotLock, logger: logger,
             progress: { phase, message in
-                try? connection.emitSignal(path: path, interface: BusNames.sessionInterface, name: "Progress", arguments: [.string(phase), .string(message)])
+                try? connection.emitSignal(path: path, interface: Session1.name, name: Session1.Signal.progress.rawValue, arguments: [.string(phase), .string(message)])
             },
-            onPhaseChange: { phase in objectBox.object?.setProperty("Phase", .string(phase.rawValue)) }
+            onPhaseChange: { phase in objectBox.object?.setProperty(Session1.Property.phase.rawValue, .string(phase.rawValue)) }
         )
         let endpoint = SessionEndpoint(session: session, connection: connection, queue: SerialQueue()) { [weak self] in
             await self?.removeSession(id)
@@ -163,15 +153,15 @@ public actor Coordinator {
         let object = try await connection.export(
             path: path, interface: interface,
             properties: [
-                "Id": .string(id), "Owner": .string(owner), "Phase": .string(SessionPhase.created.rawValue), "SnapshotSetId": .string(""),
-                "Timings": .dictionary(keyType: "s", valueType: "t", []),
+                Session1.Property.id.rawValue: .string(id), Session1.Property.owner.rawValue: .string(owner), Session1.Property.phase.rawValue: .string(SessionPhase.created.rawValue), Session1.Property.snapshotSetId.rawValue: .string(""),
+                Session1.Property.timings.rawValue: .dictionary(keyType: "s", valueType: "t", []),
             ]
         ) { call in
-            let reply = try await endpoint.handle(call)
-            let timings = await session.timings.sorted { $0.key < $1.key }.map { BusValue.DictionaryEntry(key: .string($0.key), value: .uint64($0.value)) }
+            let reply = try await Session1.dispatch(call, to: endpoint)
+            let timings = await session.timings
             await objectBox.object?.setProperties([
-                "SnapshotSetId": .string(session.snapshotSetId),
-                "Timings": .dictionary(keyType: "s", valueType: "t", timings),
+                Session1.Property.snapshotSetId.rawValue: .string(session.snapshotSetId),
+                Session1.Property.timings.rawValue: Wire.uint64Dictionary(timings),
             ])
             return reply
         }
@@ -225,7 +215,7 @@ public actor Coordinator {
     }
 
     private func publishSessions() {
-        object?.setProperty("Sessions", .array(elementType: "o", sessions.keys.sorted().map { .objectPath(BusNames.sessionPathPrefix + $0) }))
+        object?.setProperty(Coordinator1.Property.sessions.rawValue, .array(elementType: "o", sessions.keys.sorted().map { .objectPath(BusNames.sessionPathPrefix + $0) }))
     }
 }
 

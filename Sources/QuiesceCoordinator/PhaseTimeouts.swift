@@ -1,5 +1,6 @@
 import Foundation
 import Quiesce
+import QuiesceProtocol
 
 /// How long the coordinator waits for a writer to answer each event. A writer that does not
 /// answer in time is reported `not-responding` and the others go on.
@@ -29,23 +30,15 @@ public struct PhaseTimeouts: Sendable, Hashable {
 
     /// Parses `event=seconds` (e.g. `freeze=5`, `prepare-for-snapshot=30`, `Freeze=0.5`) and
     /// sets that timeout.
-    public mutating func apply(_ setting: String) throws(ConfigurationError) {
+    public mutating func apply(_ setting: String) throws(QuiesceError) {
         let parts = setting.split(separator: "=", maxSplits: 1).map(String.init)
         guard parts.count == 2, let seconds = Double(parts[1]), seconds > 0, seconds <= 3600 else {
-            throw ConfigurationError("timeout '\(setting)' must look like freeze=5 (seconds, at most 3600)")
+            throw QuiesceError(.invalidArgument, "timeout '\(setting)' must look like freeze=5 (seconds, at most 3600)")
         }
         let key = parts[0].replacingOccurrences(of: "-", with: "").lowercased()
         guard let event = WriterEvent.allCases.first(where: { $0.methodName.lowercased() == key }) else {
-            throw ConfigurationError("unknown event '\(parts[0])' in timeout '\(setting)'")
+            throw QuiesceError(.invalidArgument, "unknown event '\(parts[0])' in timeout '\(setting)'")
         }
         values[event] = .milliseconds(Int64(seconds * 1000))
     }
-}
-
-/// A configuration value the coordinator cannot use.
-public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
-    /// What is wrong.
-    public var description: String
-    /// Creates an error.
-    public init(_ description: String) { self.description = description }
 }

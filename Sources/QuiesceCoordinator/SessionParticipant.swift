@@ -96,7 +96,7 @@ struct SessionParticipant: Sendable {
         func refused(_ problem: String) -> EventReply {
             EventReply(result: EventResult(
                 state: event.stateOnFailure, failure: .nonRetryable,
-                message: "\(problem) (\(QuiesceErrorName.tooLarge.rawValue))", durationMicroseconds: reply.result.durationMicroseconds
+                message: "\(problem) (\(QuiesceError.Code.tooLarge.rawValue))", durationMicroseconds: reply.result.durationMicroseconds
             ))
         }
         guard reply.components.count <= InputLimits.componentsPerWriter else {

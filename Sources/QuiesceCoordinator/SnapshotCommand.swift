@@ -5,6 +5,7 @@ import Foundation
 #endif
 import Glibc
 import Quiesce
+import QuiesceProtocol
 import QuiesceFiles
 import Subprocess
 import SystemPackage
@@ -24,16 +25,16 @@ public struct SnapshotCommand: Sendable, Hashable {
 
     /// Creates a command; `arguments[0]` must be the absolute path of an executable that only
     /// quiesced's user (or root) can change.
-    public init(_ arguments: [String]) throws(ConfigurationError) {
+    public init(_ arguments: [String]) throws(QuiesceError) {
         guard let executable = arguments.first, executable.hasPrefix("/") else {
-            throw ConfigurationError("a snapshot command must start with the absolute path of an executable")
+            throw QuiesceError(.invalidArgument, "a snapshot command must start with the absolute path of an executable")
         }
         var raw = stat()
         guard stat(executable, &raw) == 0, raw.st_mode & S_IFMT == S_IFREG, raw.st_mode & 0o111 != 0 else {
-            throw ConfigurationError("the snapshot command \(executable) is not an executable file")
+            throw QuiesceError(.invalidArgument, "the snapshot command \(executable) is not an executable file")
         }
         guard raw.st_uid == 0 || raw.st_uid == geteuid(), raw.st_mode & 0o022 == 0 else {
-            throw ConfigurationError("the snapshot command \(executable) may be changed by others (owner uid \(raw.st_uid), mode \(String(raw.st_mode & 0o777, radix: 8))): quiesced would run it as root")
+            throw QuiesceError(.invalidArgument, "the snapshot command \(executable) may be changed by others (owner uid \(raw.st_uid), mode \(String(raw.st_mode & 0o777, radix: 8))): quiesced would run it as root")
         }
         self.arguments = arguments
     }

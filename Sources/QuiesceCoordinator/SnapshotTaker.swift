@@ -1,4 +1,5 @@
 import Quiesce
+import QuiesceProtocol
 import QuiesceFiles
 
 /// Chooses a provider for each volume (as VSS picks one per volume), takes a set's snapshots
@@ -23,7 +24,7 @@ struct SnapshotTaker: Sendable {
     /// Which provider takes each volume: the one named for all of them, or per volume the first
     /// of ``preference`` that can. Throws a message naming, for a volume nobody can take, why
     /// each provider cannot.
-    func assign(_ volumes: [VolumeInfo], named: String?) async throws(ChoiceFailure) -> [Assignment] {
+    func assign(_ volumes: [VolumeInfo], named: String?) async throws(QuiesceError) -> [Assignment] {
         var assignments: [Assignment] = []
         func add(_ volume: VolumeInfo, to provider: any SnapshotProvider) {
             if let index = assignments.firstIndex(where: { $0.provider.name == provider.name }) {
@@ -34,12 +35,12 @@ struct SnapshotTaker: Sendable {
         }
         if let named {
             guard let provider = providers[named] else {
-                throw ChoiceFailure("no provider \(named); known: \(providers.keys.sorted().joined(separator: ", "))")
+                throw QuiesceError(.invalidArgument, "no provider \(named); known: \(providers.keys.sorted().joined(separator: ", "))")
             }
-            if let reason = provider.unavailableReason { throw ChoiceFailure("provider \(named) cannot serve on this machine: \(reason)") }
+            if let reason = provider.unavailableReason { throw QuiesceError(.invalidArgument, "provider \(named) cannot serve on this machine: \(reason)") }
             for volume in volumes {
                 if let reason = await provider.refusal(for: volume, requested: true) {
-                    throw ChoiceFailure("provider \(named) cannot snapshot \(volume.path): \(reason)")
+                    throw QuiesceError(.invalidArgument, "provider \(named) cannot snapshot \(volume.path): \(reason)")
                 }
                 add(volume, to: provider)
             }
@@ -60,7 +61,7 @@ struct SnapshotTaker: Sendable {
                 }
             }
             guard let chosen else {
-                throw ChoiceFailure("no provider can snapshot \(volume.path) (\(volume.filesystem) at \(volume.mountPoint)): " + reasons.joined(separator: "; "))
+                throw QuiesceError(.invalidArgument, "no provider can snapshot \(volume.path) (\(volume.filesystem) at \(volume.mountPoint)): " + reasons.joined(separator: "; "))
             }
             add(volume, to: chosen)
         }
@@ -108,7 +109,7 @@ struct SnapshotTaker: Sendable {
         do {
             for item in try await ledger.items(of: setId).reversed() {
                 do {
-                    guard let provider = providers[item.provider] else { throw ChoiceFailure("no provider \(item.provider)") }
+                    guard let provider = providers[item.provider] else { throw QuiesceError(.invalidArgument, "no provider \(item.provider)") }
                     try await provider.delete(item.item)
                 } catch {
                     problems.append("\(item.item): \(error)")
@@ -129,12 +130,6 @@ struct SnapshotTaker: Sendable {
         for set in sets { problems += await delete(set) }
         return (sets, problems)
     }
-}
-
-/// Why no provider (or not the named one) can take a volume.
-struct ChoiceFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
 }
 
 /// The provider step ran past the write-hold limit: the set fails rather than keep writers frozen.

@@ -11,67 +11,61 @@ struct WriterCaller: Sendable {
     let timeouts: PhaseTimeouts
     let limiter: CallLimiter
 
-    /// Asks a writer for its metadata.
-    func identify(owner: String) async throws -> WriterMetadata {
-        let reply = try await limiter.withPermit {
-            await Result {
-                try await connection.call(
-                    destination: owner, path: BusNames.writerPath, interface: BusNames.writerInterface,
-                    method: WriterEvent.identify.methodName, timeout: timeouts[.identify]
-                )
-            }
-        }.get()
-        guard let text = reply.first?.stringValue else {
-            throw BusError(name: BusError.invalidArgs, message: "Identify returned no metadata")
+    /// The writer interface of the writer connection `owner`. Every reply passes `check` first.
+    private func writer(_ owner: String, check: @escaping @Sendable ([BusValue]) throws -> Void = { _ in }) -> Writer1Proxy {
+        Writer1Proxy { [connection, limiter] method, arguments, timeout in
+            let reply = try await limiter.withPermit {
+                await Result {
+                    try await connection.call(destination: owner, path: BusNames.writerPath, interface: Writer1.name, method: method, arguments: arguments, timeout: timeout)
+                }
+            }.get()
+            try check(reply)
+            return reply
         }
-        guard text.utf8.count <= InputLimits.identifyReplyBytes else {
-            throw BusError(name: QuiesceErrorName.tooLarge.rawValue, message: "the Identify reply is \(text.utf8.count) bytes; at most \(InputLimits.identifyReplyBytes)")
+    }
+
+    /// Asks a writer for its metadata: a reply over ``InputLimits/identifyReplyBytes`` is
+    /// refused before it is decoded, and the metadata must pass ``WriterMetadata/validate()``.
+    func identify(owner: String) async throws(QuiesceError) -> WriterMetadata {
+        let proxy = writer(owner) { reply in
+            let bytes = reply.first?.stringValue?.utf8.count ?? 0
+            guard bytes <= InputLimits.identifyReplyBytes else {
+                throw QuiesceError(.tooLarge, "the Identify reply is \(bytes) bytes; at most \(InputLimits.identifyReplyBytes)")
+            }
         }
         let metadata: WriterMetadata
-        do {
-            metadata = try JSONCoding.decode(WriterMetadata.self, from: text)
-        } catch {
-            throw BusError(name: QuiesceErrorName.invalidArgument.rawValue, message: "the Identify reply is not a writer metadata document: \(JSONCoding.describe(error))")
-        }
+        do { metadata = try await proxy.identify(timeout: timeouts[.identify]) } catch { throw QuiesceError(error) }
         do {
             try metadata.validate()
         } catch {
-            throw BusError(name: QuiesceErrorName.tooLarge.rawValue, message: error.description)
+            throw QuiesceError(.tooLarge, error.description, cause: error)
         }
         return metadata
     }
 
-    /// Sends `event` to one writer and returns what it answered, or a `not-responding` reply.
+    /// Sends `event` to one writer and returns what it answered; a writer that does not answer
+    /// is `not-responding`, one whose reply breaks the contract `non-retryable`.
     func send(_ event: WriterEvent, to owner: String, session: String, options: EventOptions) async -> EventReply {
         let clock = ContinuousClock()
         let start = clock.now
         let timeout = timeouts[event]
-        let outcome = await limiter.withPermit {
-            await Result {
-                try await connection.call(
-                    destination: owner, path: BusNames.writerPath, interface: BusNames.writerInterface,
-                    method: event.methodName, arguments: [.string(session), options.busValue], timeout: timeout
-                )
-            }
-        }
-        let elapsed = clock.now - start
-        let microseconds = elapsed.wholeMicroseconds
-        let notResponding = { (message: String) in
-            EventReply(result: EventResult(state: event.stateOnFailure, failure: .notResponding, message: message, durationMicroseconds: microseconds))
+        let outcome = await Result { try EventReply(try await writer(owner).event(Writer1.EventMethod(event), session: session, options: options, timeout: timeout)) }
+        let microseconds = (clock.now - start).wholeMicroseconds
+        let failed = { (failure: FailureCode, message: String) in
+            EventReply(result: EventResult(state: event.stateOnFailure, failure: failure, message: message, durationMicroseconds: microseconds))
         }
         switch outcome {
-        case .success(let reply):
-            guard var decoded = reply.first.flatMap(EventReply.init(busValue:)) else {
-                return notResponding("the writer's reply to \(event.methodName) was malformed")
-            }
-            decoded.result.durationMicroseconds = microseconds
-            return decoded
-        case .failure(let error as BusError) where error.isTimeout:
-            return notResponding("no reply to \(event.methodName) within \(timeout)")
-        case .failure(let error as BusError) where error.isPeerGone:
-            return notResponding("the writer left the bus during \(event.methodName)")
+        case .success(var reply):
+            reply.result.durationMicroseconds = microseconds
+            return reply
         case .failure(let error):
-            return notResponding("\(event.methodName) failed: \(error)")
+            let error = QuiesceError(error)
+            switch error.code {
+            case .timeout: return failed(.notResponding, "no reply to \(event.methodName) within \(timeout)")
+            case .peerGone: return failed(.notResponding, "the writer left the bus during \(event.methodName)")
+            case .invalidArgument, .invalidReply: return failed(.nonRetryable, "the writer's reply to \(event.methodName) breaks the contract: \(error.message)")
+            default: return failed(.notResponding, "\(event.methodName) failed: \(error)")
+            }
         }
     }
 
@@ -81,7 +75,7 @@ struct WriterCaller: Sendable {
         await limiter.withPermit {
             try? await connection.call(
                 destination: owner, path: BusNames.writerPath, interface: "org.freedesktop.DBus.Properties",
-                method: "GetAll", arguments: [.string(BusNames.writerInterface)], timeout: .seconds(2)
+                method: "GetAll", arguments: [.string(Writer1.name)], timeout: .seconds(2)
             ).first?.stringKeyedDictionary
         }
     }

@@ -1,5 +1,6 @@
 import Logging
 import Quiesce
+import QuiesceProtocol
 import QuiesceBus
 
 /// The writers on the bus: every name `org.quiesce.Writer.*`, its current owner, and what
@@ -54,7 +55,7 @@ actor WriterDirectory {
     func start() async throws {
         let (changed, continuation) = AsyncStream<BusSignal>.makeStream()
         subscription = try await connection.subscribe(
-            interface: "org.freedesktop.DBus.Properties", member: "PropertiesChanged", path: BusNames.writerPath, arg0: BusNames.writerInterface
+            interface: "org.freedesktop.DBus.Properties", member: "PropertiesChanged", path: BusNames.writerPath, arg0: Writer1.name
         ) { continuation.yield($0) }
         propertyFollower = Task { [weak self] in
             for await signal in changed { await self?.apply(signal) }

@@ -1,5 +1,6 @@
 import Glibc
 import QuiesceFiles
+import QuiesceProtocol
 
 /// The directory a backup is written to (`--to`): made `0700` (the caller's) if it is missing,
 /// else it must be empty; reached without following symlinks. Only what the backup wrote is
@@ -18,7 +19,7 @@ struct BackupDestination {
         self.path = path
         let isEmpty = created ? true : try handle.entries().isEmpty
         guard isEmpty else {
-            throw RequesterError("\(path) is not an empty directory; choose a new one (nothing is overwritten)")
+            throw QuiesceError(.failed, "\(path) is not an empty directory; choose a new one (nothing is overwritten)")
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Quiesce
+import QuiesceProtocol
 import QuiesceBus
 import QuiesceFiles
 
@@ -59,7 +60,7 @@ public struct BackupJob: Sendable {
     /// backup could be made.
     public func run(with client: QuiesceClient, report: @escaping @Sendable (String) -> Void) async throws -> BackupDocument {
         if let volume = volumes.first(where: { PathRules.contains($0, destination) }) {
-            throw RequesterError("\(destination) is inside the volume \(volume): the backup would copy itself; choose a directory elsewhere")
+            throw QuiesceError(.failed, "\(destination) is inside the volume \(volume): the backup would copy itself; choose a directory elsewhere")
         }
         let target = try BackupDestination(destination)
         do {
@@ -84,7 +85,7 @@ public struct BackupJob: Sendable {
         while true {
             let attempt = await runOnce(client, volumes: volumes, into: target, report: report)
             let failing = attempt.statuses.filter(\.hasFailed)
-            let busy = (attempt.error as? BusError)?.name == QuiesceErrorName.busy.rawValue
+            let busy = attempt.error.map { QuiesceError($0).code == .busy } ?? false
             guard let policy = retry, failing.isEmpty == false || busy, attemptNumber <= policy.maxRetries else {
                 return try finish(attempt)
             }
@@ -135,7 +136,7 @@ public struct BackupJob: Sendable {
 
     private func finish(_ attempt: Attempt) throws -> BackupDocument {
         if let document = attempt.document { return document }
-        throw attempt.error ?? RequesterError("no backup was made")
+        throw attempt.error ?? QuiesceError(.failed, "no backup was made")
     }
 
     private func runOnce(_ client: QuiesceClient, volumes: [String], into target: BackupDestination, report: @escaping @Sendable (String) -> Void) async -> Attempt {
@@ -158,7 +159,7 @@ public struct BackupJob: Sendable {
             let present = Set(attempt.metadata.map(\.name))
             if let missing = policies.filter({ $0.value == .required && !present.contains($0.key) }).keys.sorted().first {
                 let failed = try await session.writerStatus().first { $0.name == missing }
-                throw RequesterError("required writer \(missing) " + (failed.map { "failed Identify: \($0.message)" } ?? "is not on the bus"))
+                throw QuiesceError(.failed, "required writer \(missing) " + (failed.map { "failed Identify: \($0.message)" } ?? "is not on the bus"))
             }
             let rules = policies.filter { present.contains($0.key) }.map { (writer: $0.key, component: String?.none, policy: $0.value) }
             if !rules.isEmpty { try await session.setWriterPolicy(rules) }
@@ -190,7 +191,7 @@ public struct BackupJob: Sendable {
             for index in (document.snapshotSet?.volumes ?? []).indices {
                 let volume = document.snapshotSet!.volumes[index]
                 guard let name = volume.snapshotPath.split(separator: "/").last.flatMap({ FileName(String($0)) }) else {
-                    throw RequesterError("the coordinator gave the snapshot of \(volume.volume) no usable path (\(volume.snapshotPath.debugDescription))")
+                    throw QuiesceError(.failed, "the coordinator gave the snapshot of \(volume.volume) no usable path (\(volume.snapshotPath.debugDescription))")
                 }
                 let relative = "data/\(name)"
                 report("copying \(volume.volume) from the snapshot to \(destination)/\(relative)")
@@ -207,7 +208,7 @@ public struct BackupJob: Sendable {
             copyError = error
         }
         try await session.backupComplete(succeeded: copyError == nil)
-        if let copyError { throw RequesterError("the data could not be copied out of the snapshot set: \(copyError)") }
+        if let copyError { throw QuiesceError(.failed, "the data could not be copied out of the snapshot set: \(copyError)") }
 
         // The status after BackupComplete, so that a writer failing it shows in the document.
         document.writers = try await session.backupDocument().writers

@@ -1,10 +1,11 @@
 import Quiesce
+import QuiesceProtocol
 import QuiesceBus
 
 extension BusConnection {
     /// Calls the coordinator. While the call is outstanding, the coordinator is pinged every
     /// ``CoordinatorCall/pingInterval``; when two pings in a row go unanswered (quiesced is
-    /// stopped or hung), the call is abandoned with a ``RequesterError`` instead of waiting
+    /// stopped or hung), the call is abandoned with a ``QuiesceError`` instead of waiting
     /// forever. A coordinator that is merely busy answers pings (GDBus answers them itself).
     func callCoordinator(
         path: String,
@@ -41,9 +42,11 @@ extension BusConnection {
                 )
                 unanswered = 0
             } catch let error as BusError where error.isTimeout {
+                // A ping that timed out; any other failure (the coordinator left) ends the call itself.
                 unanswered += 1
                 if unanswered >= 2 {
-                    throw RequesterError(
+                    throw QuiesceError(
+                        .timeout,
                         "quiesced stopped answering on the bus during \(method) (no reply to two pings in \(CoordinatorCall.pingTimeout) each): it is stopped or hung; writers it froze thaw on their own when their lease runs out"
                     )
                 }

@@ -1,4 +1,5 @@
 import Quiesce
+import QuiesceProtocol
 import QuiesceBus
 
 /// A backup program's connection to the coordinator.
@@ -18,48 +19,42 @@ public struct QuiesceClient: Sendable {
 
     /// Every writer on the bus with its state.
     public func listWriters() async throws -> [WriterSummary] {
-        let reply = try await callCoordinator("ListWriters")
-        return (reply.first?.elements ?? []).compactMap { row in
-            guard let fields = row.elements?.compactMap(\.stringValue), fields.count == 5 else { return nil }
-            return WriterSummary(name: fields[0], classId: fields[1], instanceId: fields[2], state: fields[3], lastError: fields[4])
+        try await coordinator.listWriters().map {
+            WriterSummary(name: $0.name, classId: $0.classId, instanceId: $0.instanceId, state: $0.state, lastError: $0.lastError)
         }
     }
 
     /// The coordinator's snapshot providers: which can serve on its machine, and why not.
     public func listProviders() async throws -> [ProviderSummary] {
-        let reply = try await callCoordinator("ListProviders")
-        return (reply.first?.elements ?? []).compactMap { row in
-            guard let fields = row.elements, fields.count == 3, let name = fields[0].stringValue, let available = fields[1].boolValue,
-                let detail = fields[2].stringValue
-            else { return nil }
-            return ProviderSummary(name: name, available: available, detail: detail)
-        }
+        try await coordinator.listProviders().map { ProviderSummary(name: $0.name, available: $0.available, detail: $0.summary) }
     }
 
     /// Creates a backup session owned by this connection.
     public func createSession() async throws -> RequesterSession {
-        let reply = try await callCoordinator("CreateSession", [.vardict([:])])
-        guard let path = reply.first?.stringValue else {
-            throw BusError(name: BusError.failed, message: "CreateSession returned no session")
-        }
-        return RequesterSession(connection: connection, path: path)
+        RequesterSession(connection: connection, path: try await coordinator.createSession(Coordinator1.CreateSessionOptions()))
     }
 
     /// The open sessions, with their phase and owner.
     public func listSessions() async throws -> [SessionSummary] {
-        let reply = try await connection.callCoordinator(
-            path: BusNames.coordinatorPath, interface: "org.freedesktop.DBus.Properties",
-            method: "Get", arguments: [.string(BusNames.coordinatorInterface), .string("Sessions")]
-        )
+        let paths: [String]
+        do {
+            let reply = try await connection.callCoordinator(
+                path: BusNames.coordinatorPath, interface: "org.freedesktop.DBus.Properties",
+                method: "Get", arguments: [.string(Coordinator1.name), .string(Coordinator1.Property.sessions.rawValue)]
+            )
+            paths = try Wire.objectPaths(try Wire.argument(reply, 0), Coordinator1.Property.sessions.rawValue)
+        } catch {
+            throw QuiesceError(error)
+        }
         var sessions: [SessionSummary] = []
-        for path in reply.first?.stringArray ?? [] {
+        for path in paths {
             // A session may close between the two calls: it is simply not listed.
             guard let properties = try? await connection.callCoordinator(
                 path: path, interface: "org.freedesktop.DBus.Properties",
-                method: "GetAll", arguments: [.string(BusNames.sessionInterface)]
+                method: "GetAll", arguments: [.string(Session1.name)]
             ).first?.stringKeyedDictionary else { continue }
-            let text = { (key: String) in properties[key]?.stringValue ?? "" }
-            sessions.append(SessionSummary(id: text("Id"), path: path, phase: text("Phase"), owner: text("Owner"), snapshotSetId: text("SnapshotSetId")))
+            let text = { (key: Session1.Property) in properties[key.rawValue]?.stringValue ?? "" }
+            sessions.append(SessionSummary(id: text(.id), path: path, phase: text(.phase), owner: text(.owner), snapshotSetId: text(.snapshotSetId)))
         }
         return sessions
     }
@@ -69,7 +64,10 @@ public struct QuiesceClient: Sendable {
         RequesterSession(connection: connection, path: path)
     }
 
-    private func callCoordinator(_ method: String, _ arguments: [BusValue] = []) async throws -> [BusValue] {
-        try await connection.callCoordinator(path: BusNames.coordinatorPath, interface: BusNames.coordinatorInterface, method: method, arguments: arguments)
+    /// `org.quiesce.Coordinator1` of quiesced, through calls that notice a stopped coordinator.
+    private var coordinator: Coordinator1Proxy {
+        Coordinator1Proxy { [connection] method, arguments, timeout in
+            try await connection.callCoordinator(path: BusNames.coordinatorPath, interface: Coordinator1.name, method: method, arguments: arguments, timeout: timeout)
+        }
     }
 }

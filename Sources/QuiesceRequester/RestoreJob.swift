@@ -1,4 +1,5 @@
 import Quiesce
+import QuiesceProtocol
 import QuiesceFiles
 
 /// A whole restore, the way `quiescectl restore` makes one: PreRestore to the writers of the
@@ -51,7 +52,7 @@ public struct RestoreJob: Sendable {
         } catch {
             _ = try? await session.postRestore(succeeded: false)
             _ = try? await session.close()
-            throw RequesterError("nothing was restored: \(error)")
+            throw QuiesceError(.failed, "nothing was restored: \(error)")
         }
         try await session.postRestore(succeeded: true)
         let statuses = try await session.writerStatus()
@@ -69,7 +70,7 @@ public struct RestoreJob: Sendable {
         try await session.preRestore(plan.document, alternateLocation: plan.alternateLocation)
         let refused = try await session.writerStatus().filter { $0.lastEvent == .preRestore && $0.hasFailed }
         guard refused.isEmpty else {
-            throw RequesterError("writer(s) refused PreRestore: " + refused.map { "\($0.name): \($0.message)" }.joined(separator: "; "))
+            throw QuiesceError(.failed, "writer(s) refused PreRestore: " + refused.map { "\($0.name): \($0.message)" }.joined(separator: "; "))
         }
         let transaction = try RestoreTransaction(stateDirectory: stateDirectory)
         do {

@@ -1,4 +1,5 @@
 import Quiesce
+import QuiesceProtocol
 import QuiesceFiles
 
 /// What a restore will do, worked out before anything is touched: the document (checked as
@@ -42,37 +43,37 @@ public struct RestorePlan: Sendable {
         do {
             bytes = try folder.readFile(FileName(BackupJob.documentName)!, limit: InputLimits.restoreDocumentBytes)
         } catch let error as FileError where error.code == 0 {
-            throw RequesterError("cannot use \(source)/\(BackupJob.documentName): \(error.explanation) (org.quiesce.Error.TooLarge)")
+            throw QuiesceError(.failed, "cannot use \(source)/\(BackupJob.documentName): \(error.explanation) (org.quiesce.Error.TooLarge)")
         }
         var document: BackupDocument
         do {
             document = try JSONCoding.decode(BackupDocument.self, from: String(decoding: bytes, as: UTF8.self))
             try document.validateForRestore()
         } catch let error as DocumentError {
-            throw RequesterError("\(source)/\(BackupJob.documentName) cannot be restored: \(error)")
+            throw QuiesceError(.failed, "\(source)/\(BackupJob.documentName) cannot be restored: \(error)")
         } catch {
-            throw RequesterError("\(source)/\(BackupJob.documentName) is not a backup document: \(error)")
+            throw QuiesceError(.failed, "\(source)/\(BackupJob.documentName) is not a backup document: \(error)")
         }
         let snapshotVolumes = document.snapshotSet!.volumes
         if let empty = snapshotVolumes.first(where: { $0.dataPath.isEmpty }) {
-            throw RequesterError("\(source)/\(BackupJob.documentName) holds no data for volume \(empty.volume): the backup was not completed")
+            throw QuiesceError(.failed, "\(source)/\(BackupJob.documentName) holds no data for volume \(empty.volume): the backup was not completed")
         }
         if let alternateLocation {
             guard PathRules.isAbsoluteNormalized(alternateLocation), alternateLocation != "/" else {
-                throw RequesterError("the alternate location \(alternateLocation) must be an absolute directory other than /")
+                throw QuiesceError(.failed, "the alternate location \(alternateLocation) must be an absolute directory other than /")
             }
             if let volume = snapshotVolumes.first(where: { PathRules.contains($0.volume, alternateLocation) || PathRules.contains(alternateLocation, $0.volume) }) {
-                throw RequesterError("the alternate location \(alternateLocation) overlaps the volume \(volume.volume); choose a directory outside every volume")
+                throw QuiesceError(.failed, "the alternate location \(alternateLocation) overlaps the volume \(volume.volume); choose a directory outside every volume")
             }
         }
 
         var selected: [String: Set<String>] = [:]
         for (writer, component) in components {
             guard let record = document.writers.first(where: { $0.metadata.name == writer }) else {
-                throw RequesterError("the backup has no writer \(writer); it has \(document.writers.map(\.metadata.name).joined(separator: ", "))")
+                throw QuiesceError(.failed, "the backup has no writer \(writer); it has \(document.writers.map(\.metadata.name).joined(separator: ", "))")
             }
             guard record.components.contains(where: { $0.fullPath == component }) else {
-                throw RequesterError("writer \(writer) has no component \(component) in the backup; it has \(record.components.map(\.fullPath).joined(separator: ", "))")
+                throw QuiesceError(.failed, "writer \(writer) has no component \(component) in the backup; it has \(record.components.map(\.fullPath).joined(separator: ", "))")
             }
             selected[writer, default: []].insert(component)
         }
@@ -91,7 +92,7 @@ public struct RestorePlan: Sendable {
             do {
                 _ = try folder.openDirectory(RelativePath(volume.dataPath)!)
             } catch {
-                throw RequesterError("the data of volume \(volume.volume) cannot be read from the backup: \(error)")
+                throw QuiesceError(.failed, "the data of volume \(volume.volume) cannot be read from the backup: \(error)")
             }
             let target = alternateLocation.map { $0 + volume.volume } ?? volume.volume
             var plan = Volume(volume: volume.volume, target: target, dataPath: volume.dataPath, entries: nil, removing: [])

@@ -1,4 +1,5 @@
 import Quiesce
+import QuiesceProtocol
 import QuiesceBus
 import Subprocess
 import SystemPackage
@@ -25,7 +26,7 @@ public struct WriterRestarter: Sendable {
             )
             guard result.terminationStatus.isSuccess else {
                 let detail = result.standardError.split(whereSeparator: \.isNewline).last.map { ": \($0)" } ?? ""
-                throw RequesterError("\(command.joined(separator: " ")) ended with \(result.terminationStatus)\(detail)")
+                throw QuiesceError(.failed, "\(command.joined(separator: " ")) ended with \(result.terminationStatus)\(detail)")
             }
             return "ran \(command.joined(separator: " "))"
         }
@@ -38,18 +39,18 @@ public struct WriterRestarter: Sendable {
         do {
             system = try await BusConnection.connect(to: .system)
         } catch {
-            throw RequesterError("writer \(writer) has no --restart-command and the system bus (systemd) cannot be reached: \(error)")
+            throw QuiesceError(.failed, "writer \(writer) has no --restart-command and the system bus (systemd) cannot be reached: \(error)")
         }
         defer { Task { await system.close() } }
         let manager = (destination: "org.freedesktop.systemd1", path: "/org/freedesktop/systemd1", interface: "org.freedesktop.systemd1.Manager")
         guard let unitPath = try await system.call(
             destination: manager.destination, path: manager.path, interface: manager.interface, method: "GetUnitByPID", arguments: [.uint32(pid)]
-        ).first?.stringValue else { throw RequesterError("systemd knows no unit for pid \(pid)") }
+        ).first?.stringValue else { throw QuiesceError(.failed, "systemd knows no unit for pid \(pid)") }
         let id = try await system.call(
             destination: manager.destination, path: unitPath, interface: "org.freedesktop.DBus.Properties", method: "Get",
             arguments: [.string("org.freedesktop.systemd1.Unit"), .string("Id")]
         ).first?.stringValue ?? ""
-        guard id.hasSuffix(".service") else { throw RequesterError("writer \(writer) (pid \(pid)) runs in \(id), not a service") }
+        guard id.hasSuffix(".service") else { throw QuiesceError(.failed, "writer \(writer) (pid \(pid)) runs in \(id), not a service") }
         _ = try await system.call(
             destination: manager.destination, path: manager.path, interface: manager.interface, method: "RestartUnit",
             arguments: [.string(id), .string("replace")], timeout: .seconds(90)

@@ -7,7 +7,7 @@ import Synchronization
 /// Connects an ``EventProcessor`` to the bus: one event at a time, the writer's properties,
 /// and the safety net that thaws the writer when nobody else will (the freeze lease runs out,
 /// or the coordinator, the only one who may send Freeze, leaves the bus).
-actor WriterEngine {
+actor WriterEngine: Writer1Methods {
     let writer: Writer
     private let processor: EventProcessor
     private let connection: BusConnection
@@ -108,21 +108,31 @@ actor WriterEngine {
         return sender == coordinatorOwner
     }
 
-    /// Answers one method call of `org.quiesce.Writer1`.
-    nonisolated func dispatch(_ call: BusMethodCall) async throws -> [BusValue] {
-        guard let event = WriterEvent(rawValue: call.method) else {
-            throw BusError(name: "org.freedesktop.DBus.Error.UnknownMethod", message: "no method \(call.method)")
+    /// Identify: the writer metadata document (open to anyone: it is what admins read).
+    nonisolated func identify(call: BusMethodCall) async throws -> WriterMetadata {
+        var metadata = writer.baseMetadata
+        do {
+            try await writer.onIdentify(&metadata)
+        } catch {
+            throw QuiesceError(.failed, "the writer failed Identify: \(error)", cause: error)
         }
-        if event == .identify {
-            return [.string(try await identify())]
-        }
+        return metadata
+    }
+
+    /// Answers one event: only from the coordinator's current connection, with options that
+    /// pass their checks, in order within its session.
+    nonisolated func event(
+        _ method: Writer1.EventMethod, session: String, options: Writer1.EventOptions, call: BusMethodCall
+    ) async throws -> Writer1.EventResult {
+        let event = WriterEvent(method)
         guard await isCoordinator(call.sender) else {
-            throw BusError(
-                name: QuiesceErrorName.accessDenied.rawValue,
-                message: "writer events are accepted only from the owner of \(BusNames.coordinator)"
-            )
+            throw QuiesceError(.accessDenied, "writer events are accepted only from the owner of \(BusNames.coordinator)")
         }
-        let request = try EventRequest(event: event, call: call)
+        guard Identifiers.isValid(session) else {
+            throw QuiesceError(.invalidArgument, "session id must be 1 to 64 letters, digits, '-' or '_'")
+        }
+        try options.validate(for: event)
+        let request = EventRequest(event: event, sessionId: session, caller: call.sender, options: options)
         if event == .freeze {
             await guardFreeze(session: request.sessionId, lease: request.options.lease ?? writer.freezeTimeout, sender: request.caller)
         }
@@ -134,22 +144,11 @@ actor WriterEngine {
         case .success(let outcome):
             await recorded(event, session: request.sessionId, outcome)
             await follow(session: request.sessionId, of: request.caller, after: event)
-            return [outcome.busValue]
+            return outcome.wire
         case .failure(let error):
             if event == .freeze { await endFreezeGuard(session: request.sessionId) }
-            throw BusError(name: QuiesceErrorName.badState.rawValue, message: error.message)
+            throw QuiesceError(.badState, error.message)
         }
-    }
-
-    /// Builds the writer metadata document.
-    nonisolated func identify() async throws -> String {
-        var metadata = writer.baseMetadata
-        do {
-            try await writer.onIdentify(&metadata)
-        } catch {
-            throw BusError(name: BusError.failed, message: "the writer failed Identify: \(error)")
-        }
-        return try JSONCoding.encode(metadata)
     }
 
     private func recorded(_ event: WriterEvent, session: String, _ outcome: EventReply) async {

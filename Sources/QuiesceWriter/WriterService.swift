@@ -1,5 +1,6 @@
 import Logging
 import Quiesce
+import QuiesceProtocol
 import QuiesceBus
 import ServiceLifecycle
 
@@ -29,11 +30,11 @@ public struct WriterService: Service {
     public func run() async throws {
         let connection = try await BusConnection.connect(to: bus)
         let engine = WriterEngine(writer: writer, connection: connection, logger: logger)
-        let interface = try InterfaceDescription(xml: InterfaceXML.writer, name: BusNames.writerInterface)
+        let interface = try InterfaceDescription(xml: Writer1.xml, name: Writer1.name)
         let object = try await connection.export(
             path: BusNames.writerPath, interface: interface, properties: engine.initialProperties
         ) { call in
-            try await engine.dispatch(call)
+            try await Writer1.dispatch(call, to: engine)
         }
         await engine.attach(object)
         try await engine.followCoordinator()

@@ -1,5 +1,6 @@
 import Foundation
 import Quiesce
+import QuiesceProtocol
 import QuiesceBus
 import QuiesceRequester
 
@@ -78,7 +79,7 @@ struct ProviderWindows {
                 _ = try await session.doSnapshotSet(provider: provider)
                 let timings = try await environment.connection.call(
                     destination: BusNames.coordinator, path: session.path, interface: "org.freedesktop.DBus.Properties", method: "Get",
-                    arguments: [.string(BusNames.sessionInterface), .string("Timings")]
+                    arguments: [.string(Session1.name), .string("Timings")]
                 ).first?.stringKeyedDictionary ?? [:]
                 try await session.backupComplete(succeeded: true)
                 try await session.close()

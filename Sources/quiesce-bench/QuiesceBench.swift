@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Quiesce
+import QuiesceProtocol
 import QuiesceBus
 import QuiesceCommandLine
 import QuiesceRequester
@@ -119,7 +120,7 @@ struct Run: AsyncParsableCommand {
         try await session.backupComplete(succeeded: true)
         let timings = try await environment.connection.call(
             destination: BusNames.coordinator, path: session.path, interface: "org.freedesktop.DBus.Properties", method: "Get",
-            arguments: [.string(BusNames.sessionInterface), .string("Timings")]
+            arguments: [.string(Session1.name), .string("Timings")]
         ).first?.stringKeyedDictionary ?? [:]
         let statuses = try await session.close()
         guard statuses.count == count, statuses.allSatisfy({ !$0.hasFailed }) else {

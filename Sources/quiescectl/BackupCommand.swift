@@ -113,10 +113,10 @@ struct BackupCommand: AsyncParsableCommand {
             document = try await job.run(with: client) { line in
                 FileHandle.standardError.write(Data((line + "\n").utf8))
             }
-        } catch let error as BusError where error.isPeerGone && error.message.contains(BusNames.coordinator) {
-            throw Self.failure("quiesced is not running on \(busOptions.bus) (\(error.name))")
-        } catch let error as BusError {
-            throw Self.failure("\(error.message) (\(error.name))")
+        } catch let error as QuiesceError where error.code == .peerGone {
+            throw Self.failure("quiesced is not running on \(busOptions.bus) (\(error.message))")
+        } catch let error as QuiesceError {
+            throw Self.failure(error.code == .failed ? error.message : "\(error.message) (\(error.code.rawValue))")
         } catch {
             throw Self.failure("\(error)")
         }

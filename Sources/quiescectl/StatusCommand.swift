@@ -36,10 +36,12 @@ struct StatusCommand: AsyncParsableCommand {
         }
         let path = session.hasPrefix("/") ? session : BusNames.sessionPathPrefix + session
         let statuses: [WriterStatus]
-        do {
-            statuses = try await client.session(at: path).writerStatus()
-        } catch let error as BusError {
-            throw CommandFailure("cannot read session \(session): \(error.message)")
+        statuses = try await explained(busOptions) {
+            do {
+                return try await client.session(at: path).writerStatus()
+            } catch let error as QuiesceError where error.code != .peerGone {
+                throw CommandFailure("cannot read session \(session): \(error.message)")
+            }
         }
         print(json ? try JSONCoding.encode(statuses, pretty: true) : statusTable(statuses))
     }

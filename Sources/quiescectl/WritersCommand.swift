@@ -53,7 +53,9 @@ func connect(_ options: BusOptions) async throws -> QuiesceClient {
 func explained<T>(_ options: BusOptions, _ body: () async throws -> T) async throws -> T {
     do {
         return try await body()
-    } catch let error as BusError where error.isPeerGone {
-        throw CommandFailure("quiesced is not running on \(options.bus) (\(error.name)); start it, or choose the bus with --system, --user or --address")
+    } catch let error as QuiesceError where error.code == .peerGone {
+        throw CommandFailure("quiesced is not running on \(options.bus) (\(error.message)); start it, or choose the bus with --system, --user or --address")
+    } catch let error as QuiesceError {
+        throw CommandFailure(error.code == .failed ? error.message : "\(error.message) (\(error.code.rawValue))")
     }
 }

@@ -4,6 +4,7 @@ import QuiesceBus
 import QuiesceCommandLine
 import QuiesceCoordinator
 import QuiesceFiles
+import QuiesceProtocol
 import ServiceLifecycle
 
 /// The Quiesce coordinator daemon.
@@ -72,7 +73,7 @@ struct Quiesced: AsyncParsableCommand {
     }
 
     /// The configuration: each flag given, else the file's value, else the default.
-    func configuration() throws(ConfigurationError) -> CoordinatorConfiguration {
+    func configuration() throws(QuiesceError) -> CoordinatorConfiguration {
         let file = try ConfigurationFile.load(config ?? ConfigurationFile.defaultPath, required: config != nil)
         var timeouts = PhaseTimeouts.defaults
         for (event, seconds) in (file.timeouts ?? [:]).sorted(by: { $0.key < $1.key }) { try timeouts.apply("\(event)=\(seconds)") }
@@ -86,13 +87,13 @@ struct Quiesced: AsyncParsableCommand {
         let sessions = maxSessions ?? file.maxSessions ?? 16
         let idle = sessionIdleTimeout ?? file.sessionIdleTimeoutSeconds ?? 1800
         let group = allowGroup ?? file.allowGroup
-        guard stateDirectory.hasPrefix("/"), snapshotRoot.hasPrefix("/") else { throw ConfigurationError("the state directory and the snapshot root must be absolute paths") }
-        guard (1...1024).contains(calls) else { throw ConfigurationError("max-calls-in-flight must be 1 to 1024") }
-        guard (1...1024).contains(sessions) else { throw ConfigurationError("max-sessions must be 1 to 1024") }
-        guard idle >= 1 else { throw ConfigurationError("the session idle timeout must be at least 1 second") }
-        guard copyLimit >= 0 else { throw ConfigurationError("the copy size limit must not be negative") }
-        guard holdLimit > 0, holdLimit <= 600 else { throw ConfigurationError("the write-hold limit must be more than 0 and at most 600 seconds") }
-        if let group, !AccessPolicy.groupExists(group) { throw ConfigurationError("no group \(group) on this system") }
+        guard stateDirectory.hasPrefix("/"), snapshotRoot.hasPrefix("/") else { throw QuiesceError(.invalidArgument, "the state directory and the snapshot root must be absolute paths") }
+        guard (1...1024).contains(calls) else { throw QuiesceError(.invalidArgument, "max-calls-in-flight must be 1 to 1024") }
+        guard (1...1024).contains(sessions) else { throw QuiesceError(.invalidArgument, "max-sessions must be 1 to 1024") }
+        guard idle >= 1 else { throw QuiesceError(.invalidArgument, "the session idle timeout must be at least 1 second") }
+        guard copyLimit >= 0 else { throw QuiesceError(.invalidArgument, "the copy size limit must not be negative") }
+        guard holdLimit > 0, holdLimit <= 600 else { throw QuiesceError(.invalidArgument, "the write-hold limit must be more than 0 and at most 600 seconds") }
+        if let group, !AccessPolicy.groupExists(group) { throw QuiesceError(.invalidArgument, "no group \(group) on this system") }
         return CoordinatorConfiguration(
             stateDirectory: stateDirectory,
             snapshotRoot: snapshotRoot,

@@ -1,5 +1,6 @@
 import Foundation
 import Quiesce
+import QuiesceProtocol
 import QuiesceBus
 import QuiesceRequester
 import QuiesceTestSupport
@@ -109,8 +110,8 @@ struct ContractTests {
             #expect(try await session.gatherWriterStatus().first { $0.name == "broken" }?.state == .failedAtIdentify)
             try await session.setWriterPolicy([(writer: "broken", component: nil, policy: .required)])
             try await session.addVolumes([volume])
-            let refusal = await #expect(throws: BusError.self) { try await session.prepareForBackup() }
-            #expect(refusal?.name == "org.quiesce.Error.WriterFailed")
+            let refusal = await #expect(throws: QuiesceError.self) { try await session.prepareForBackup() }
+            #expect(refusal?.code == .writerFailed)
             #expect(refusal?.message.contains("required writer broken has failed") == true, "\(String(describing: refusal))")
             try await session.close()
         }
@@ -182,7 +183,7 @@ struct ContractTests {
             _ = try await ForeignWriter.start(harness, "foreign", volume: volume)
             for name in ["sdk", "foreign"] {
                 let call = try await harness.busctl([
-                    "call", BusNames.writerBusName(name), BusNames.writerPath, BusNames.writerInterface, "Freeze", "sa{sv}", "s1", "0",
+                    "call", BusNames.writerBusName(name), BusNames.writerPath, Writer1.name, "Freeze", "sa{sv}", "s1", "0",
                 ])
                 #expect(call.status != 0)
                 #expect(call.stderr.contains("writer events are accepted only from the owner of org.quiesce.Coordinator"), "\(name): \(call.stderr)")

@@ -1,5 +1,6 @@
 import Foundation
 import Quiesce
+import QuiesceProtocol
 import QuiesceBus
 import QuiesceRequester
 import QuiesceTestSupport
@@ -183,8 +184,8 @@ struct FaultTests {
             let running = Task { try await first.doSnapshotSet() }
             try await Harness.waitUntil("the first snapshot set is being made") { events(of: slow).contains("PrepareForSnapshot") }
             let start = ContinuousClock.now
-            let busy = await #expect(throws: BusError.self) { try await second.doSnapshotSet() }
-            #expect(busy?.name == QuiesceErrorName.busy.rawValue)
+            let busy = await #expect(throws: QuiesceError.self) { try await second.doSnapshotSet() }
+            #expect(busy?.code == .busy)
             #expect(ContinuousClock.now - start < .seconds(1))
             _ = try await running.value
             // The refused session is unchanged and can make its snapshot set now.
@@ -203,8 +204,8 @@ struct FaultTests {
             let client = QuiesceClient(connection: harness.connection)
             let first = try await client.createSession()
             _ = try await client.createSession()
-            let refused = await #expect(throws: BusError.self) { try await client.createSession() }
-            #expect(refused?.name == QuiesceErrorName.limitReached.rawValue)
+            let refused = await #expect(throws: QuiesceError.self) { try await client.createSession() }
+            #expect(refused?.code == .limitReached)
             _ = try await first.gatherWriterMetadata()
             try await first.addVolumes([volume])
             try await first.prepareForBackup()

@@ -1,5 +1,6 @@
 import Foundation
 import Quiesce
+import QuiesceProtocol
 import QuiesceBus
 import QuiesceRequester
 import QuiesceTestSupport
@@ -96,8 +97,8 @@ struct FreezeProviderTests {
                     do {
                         _ = try await snapshot.value
                         Issue.record("the set was made although the snapshot command did not finish")
-                    } catch let error as BusError {
-                        #expect(error.name == QuiesceErrorName.providerFailed.rawValue, "\(error)")
+                    } catch let error as QuiesceError {
+                        #expect(error.code == .providerFailed, "\(error)")
                     }
                 }
                 await harness.process("w")?.terminate()
@@ -127,8 +128,8 @@ struct FreezeProviderTests {
                 do {
                     _ = try await snapshotSet(harness, [btrfsVolume, volume])
                     Issue.record("the set was made although the device snapshot failed")
-                } catch let error as BusError {
-                    #expect(error.name == QuiesceErrorName.providerFailed.rawValue)
+                } catch let error as QuiesceError {
+                    #expect(error.code == .providerFailed)
                     #expect(error.message.contains("the volume group is full"), "\(error.message)")
                 }
                 #expect(try FileManager.default.contentsOfDirectory(atPath: disks[1].mountPoint + "/.quiesce-snapshots").isEmpty)

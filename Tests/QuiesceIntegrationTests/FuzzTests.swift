@@ -1,5 +1,6 @@
 import Foundation
 import Quiesce
+import QuiesceProtocol
 import QuiesceBus
 import QuiesceRequester
 import QuiesceTestSupport
@@ -60,7 +61,7 @@ struct FuzzTests {
             for _ in 0..<3000 {
                 let destination = [BusNames.coordinator, BusNames.writerBusName("w")].randomElement(using: &rng)!
                 let path = [BusNames.coordinatorPath, BusNames.writerPath, BusNames.sessionPathPrefix + "0000", "/", "/org/quiesce"].randomElement(using: &rng)!
-                let interface = [BusNames.coordinatorInterface, BusNames.sessionInterface, BusNames.writerInterface, "org.freedesktop.DBus.Properties", "org.quiesce.Nope1"].randomElement(using: &rng)!
+                let interface = [Coordinator1.name, Session1.name, Writer1.name, "org.freedesktop.DBus.Properties", "org.quiesce.Nope1"].randomElement(using: &rng)!
                 let method = ["ListWriters", "CreateSession", "GatherWriterMetadata", "AddVolumes", "PrepareForBackup", "DoSnapshotSet", "Freeze", "Thaw", "Get", "GetAll", "Set", "Close", "Bogus"].randomElement(using: &rng)!
                 let arguments = (0..<Int.random(in: 0...3, using: &rng)).map { _ in randomValue(&rng) }
                 calls.append((destination, path, interface, method, arguments))
@@ -102,17 +103,17 @@ struct FuzzTests {
                 switch index % 4 {
                 case 0: arguments = [randomValue(&rng)]
                 case 1: arguments = [.string(["", "bad id", String(repeating: "z", count: 70), "ü"].randomElement(using: &rng)!), .vardict([:])]
-                case 2: arguments = [.string("s\(index)"), .vardict(["colour": randomValue(&rng)])]
+                case 2: arguments = [.string("s\(index)"), .vardict(["lease-ms": randomValue(&rng)])]  // Freeze only, and out of order
                 default:
                     let outOfOrder = [WriterEvent.prepareForSnapshot, .freeze, .thaw, .postSnapshot, .backupComplete, .postRestore].randomElement(using: &rng)!
                     arguments = [.string("never-started-\(index)"), .vardict([:])]
                     do {
-                        _ = try await fuzzer.call(destination: BusNames.writerBusName("w"), path: BusNames.writerPath, interface: BusNames.writerInterface, method: outOfOrder.methodName, arguments: arguments)
+                        _ = try await fuzzer.call(destination: BusNames.writerBusName("w"), path: BusNames.writerPath, interface: Writer1.name, method: outOfOrder.methodName, arguments: arguments)
                     } catch { refused += 1 }
                     continue
                 }
                 do {
-                    _ = try await fuzzer.call(destination: BusNames.writerBusName("w"), path: BusNames.writerPath, interface: BusNames.writerInterface, method: event.methodName, arguments: arguments)
+                    _ = try await fuzzer.call(destination: BusNames.writerBusName("w"), path: BusNames.writerPath, interface: Writer1.name, method: event.methodName, arguments: arguments)
                 } catch { refused += 1 }
             }
             #expect(refused == 3000)

@@ -1,6 +1,7 @@
 import Foundation
 import FoundationXML
 import Quiesce
+import QuiesceProtocol
 import QuiesceTestSupport
 import Testing
 
@@ -26,17 +27,17 @@ struct IntrospectionTests {
         try await Harness.with { harness in
             try await harness.startCoordinator()
             try await harness.startFlakyWriter("w", volume: try harness.folder("volume"))
-            let session = try await harness.busctl(["call", BusNames.coordinator, BusNames.coordinatorPath, BusNames.coordinatorInterface, "CreateSession", "a{sv}", "0"])
+            let session = try await harness.busctl(["call", BusNames.coordinator, BusNames.coordinatorPath, Coordinator1.name, "CreateSession", "a{sv}", "0"])
             #expect(session.status == 0)
             // busctl's connection owns the session and has gone: use our own connection instead.
             let path = try await harness.connection.call(
-                destination: BusNames.coordinator, path: BusNames.coordinatorPath, interface: BusNames.coordinatorInterface,
+                destination: BusNames.coordinator, path: BusNames.coordinatorPath, interface: Coordinator1.name,
                 method: "CreateSession", arguments: [.vardict([:])]
             ).first?.stringValue
             let objects: [(String, String, String)] = [
-                (BusNames.coordinator, BusNames.coordinatorPath, BusNames.coordinatorInterface),
-                (BusNames.coordinator, try #require(path), BusNames.sessionInterface),
-                (BusNames.writerBusName("w"), BusNames.writerPath, BusNames.writerInterface),
+                (BusNames.coordinator, BusNames.coordinatorPath, Coordinator1.name),
+                (BusNames.coordinator, try #require(path), Session1.name),
+                (BusNames.writerBusName("w"), BusNames.writerPath, Writer1.name),
             ]
             for (destination, objectPath, interface) in objects {
                 let introspected = try await harness.busctl(["introspect", "--xml-interface", destination, objectPath])

@@ -1,5 +1,6 @@
 import Foundation
 import Quiesce
+import QuiesceProtocol
 import QuiesceBus
 import QuiesceRequester
 import QuiesceTestSupport
@@ -104,8 +105,8 @@ struct ProviderTests {
                 do {
                     _ = try await snapshotSet(harness, [fast, slow])
                     Issue.record("a 200 MiB copy finished within 50 ms")
-                } catch let error as BusError {
-                    #expect(error.name == QuiesceErrorName.providerFailed.rawValue)
+                } catch let error as QuiesceError {
+                    #expect(error.code == .providerFailed)
                     #expect(error.message.contains("longer than the write-hold limit"), "\(error.message)")
                 }
                 #expect(events(of: writer).contains("Abort"))
@@ -131,8 +132,8 @@ struct ProviderTests {
                 do {
                     _ = try await session.doSnapshotSet()
                     Issue.record("an 8 MiB volume was copied over a 1 MiB copy limit")
-                } catch let error as BusError {
-                    #expect(error.name == QuiesceErrorName.invalidArgument.rawValue)
+                } catch let error as QuiesceError {
+                    #expect(error.code == .invalidArgument)
                     for reason in ["btrfs: not on btrfs (ext4)", "reflink: ext4 cannot share extents", "copy: it holds more than the copy limit of 1 MiB"] {
                         #expect(error.message.contains(reason), "\(error.message)")
                     }
@@ -152,8 +153,8 @@ struct ProviderTests {
                     do {
                         try await twice.addVolumes(volumes)
                         Issue.record("accepted \(volumes)")
-                    } catch let error as BusError {
-                        #expect(error.name == QuiesceErrorName.invalidArgument.rawValue)
+                    } catch let error as QuiesceError {
+                        #expect(error.code == .invalidArgument)
                         #expect(error.message.contains(reason), "\(error.message)")
                     }
                 }

@@ -1,5 +1,6 @@
 import Foundation
 import Quiesce
+import QuiesceProtocol
 import QuiesceBus
 import QuiesceRequester
 import QuiesceTestSupport
@@ -86,7 +87,7 @@ struct RestoreAndStatusTests {
             #expect(shown.status == 0)
             #expect(shown.stdout.contains("doomed  failed-at-prepare-backup  not-responding"))
             // Only the owner may drive it.
-            let hijack = try await harness.busctl(["call", BusNames.coordinator, session.path, BusNames.sessionInterface, "AbortBackup"])
+            let hijack = try await harness.busctl(["call", BusNames.coordinator, session.path, Session1.name, "AbortBackup"])
             #expect(hijack.status != 0)
             #expect(hijack.stderr.contains("only the connection that created session"))
             try await session.close()

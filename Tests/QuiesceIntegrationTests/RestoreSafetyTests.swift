@@ -1,5 +1,6 @@
 import Foundation
 import Quiesce
+import QuiesceProtocol
 import QuiesceBus
 import QuiesceRequester
 import QuiesceTestSupport
@@ -87,8 +88,8 @@ struct RestoreSafetyTests {
                     do {
                         try await session.preRestore(document)
                         Issue.record("quiesced accepted a crafted document: \(message)")
-                    } catch let error as BusError {
-                        #expect(error.name == QuiesceErrorName.invalidArgument.rawValue, "\(error)")
+                    } catch let error as QuiesceError {
+                        #expect(error.code == .invalidArgument, "\(error)")
                     }
                 }
                 try await session.close()

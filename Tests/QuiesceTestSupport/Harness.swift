@@ -1,5 +1,6 @@
 import Foundation
 import Quiesce
+import QuiesceProtocol
 import QuiesceBus
 
 /// One integration test's world: a private bus, the real `quiesced` and writer processes on
@@ -179,7 +180,7 @@ public final class Harness: @unchecked Sendable {
 
     /// Reads a writer property the way an admin does: `busctl get-property`.
     public func writerProperty(_ writer: String, _ property: String) async throws -> String {
-        let result = try await busctl(["get-property", BusNames.writerBusName(writer), BusNames.writerPath, BusNames.writerInterface, property])
+        let result = try await busctl(["get-property", BusNames.writerBusName(writer), BusNames.writerPath, Writer1.name, property])
         guard result.status == 0 else { throw TestFailure("busctl get-property failed: \(result.stderr)") }
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }

@@ -1,4 +1,5 @@
 import Quiesce
+import QuiesceProtocol
 import QuiesceCoordinator
 import Testing
 
@@ -19,7 +20,7 @@ struct PhaseTimeoutsTests {
     @Test("Bad settings are refused with a message", arguments: ["freeze", "freeze=0", "freeze=-1", "freeze=abc", "melt=3", "freeze=99999"])
     func refuse(setting: String) {
         var timeouts = PhaseTimeouts.defaults
-        #expect(throws: ConfigurationError.self) { try timeouts.apply(setting) }
+        #expect(throws: QuiesceError.self) { try timeouts.apply(setting) }
         #expect(timeouts == PhaseTimeouts.defaults)
     }
 }

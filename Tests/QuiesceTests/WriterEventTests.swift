@@ -1,4 +1,5 @@
 import Quiesce
+import QuiesceProtocol
 import Testing
 
 @Suite("Writer state machine")
@@ -38,7 +39,7 @@ struct WriterEventTests {
     @Test("Method names match the interface XML")
     func methodNamesAreInTheXML() {
         for event in WriterEvent.allCases {
-            #expect(InterfaceXML.writer.contains("<method name=\"\(event.methodName)\">"))
+            #expect(Writer1.xml.contains("<method name=\"\(event.methodName)\">"))
         }
     }
 }
