@@ -19,6 +19,10 @@ enum MisbehaviourMode: String, Sendable, CaseIterable {
     case crash
     /// Take `delay` and then succeed.
     case slow
+    /// Report on its component: a component failure with the chosen code and message (the
+    /// writer's failure becomes partial-failure); at PrepareForBackup also backup metadata and a
+    /// failure message.
+    case component
 }
 
 /// What the flaky writer does wrong, and when.
@@ -102,6 +106,13 @@ final class FlakyWriter: Writer, @unchecked Sendable {
             return false
         case .slow:
             try await Task.sleep(for: misbehaviour.delay)
+            return true
+        case .component:
+            if event == .prepareForBackup {
+                try setBackupMetadata("set by flaky-writer", component: "data")
+                try setPrepareForBackupFailureMessage(misbehaviour.message, component: "data")
+            }
+            try setComponentFailure(component: "data", code: misbehaviour.code, applicationError: 42, message: misbehaviour.message)
             return true
         }
     }

@@ -30,7 +30,7 @@ struct FlakyWriterCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Another directory of the writer's data; PrepareForSnapshot vetoes inconsistent-snapshot unless both are in the snapshot set.", valueName: "dir"))
     var also: String?
 
-    @Option(help: "veto (setWriterFailure with --code), false (return false), throw, hang, crash (SIGKILL) or slow (take --delay-ms, then succeed).")
+    @Option(help: "veto (setWriterFailure with --code), false (return false), throw, hang, crash (SIGKILL), slow (take --delay-ms, then succeed) or component (a component failure with --code and --message).")
     var mode = "veto"
 
     @Option(help: "How long --mode slow takes, in milliseconds.")

@@ -41,7 +41,9 @@ extension BackupDocument {
             guard BusNames.isValidWriterName(metadata.name), names.insert(metadata.name).inserted else {
                 throw DocumentError("writer name \(metadata.name.debugDescription) is invalid or named twice")
             }
-            try metadata.validate()
+            // A writer left out at Identify is recorded by name only, with no component.
+            let leftOut = writer.status.state == .failedAtIdentify && writer.components.isEmpty
+            if !leftOut { try metadata.validate() }
             for component in writer.components {
                 guard let declared = metadata.component(component.fullPath) else {
                     throw DocumentError("writer \(metadata.name) has no component \(component.fullPath.debugDescription)")
@@ -55,10 +57,14 @@ extension BackupDocument {
 }
 
 extension WriterMetadata {
-    /// Checks the counts and paths a writer declares: at most ``InputLimits/componentsPerWriter``
+    /// Checks what a writer declares: ids of 1 to 128 bytes, a freeze timeout above 0, at most ``InputLimits/componentsPerWriter``
     /// components and ``InputLimits/filesPerWriter`` file specifications, absolute normalized
     /// paths, patterns that are file-name globs, distinct component paths.
     public func validate() throws(DocumentError) {
+        for (key, id) in [("class-id", classId), ("instance-id", instanceId)] where id.isEmpty || id.utf8.count > 128 {
+            throw DocumentError("writer \(name) has \(key) \(id.debugDescription); it must be 1 to 128 bytes (a UUID by convention)")
+        }
+        guard freezeTimeoutMilliseconds > 0 else { throw DocumentError("writer \(name) has freeze-timeout-ms 0; it must be at least 1") }
         guard components.count <= InputLimits.componentsPerWriter else {
             throw DocumentError("writer \(name) declares \(components.count) components; at most \(InputLimits.componentsPerWriter)")
         }
