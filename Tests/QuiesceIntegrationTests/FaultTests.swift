@@ -14,7 +14,7 @@ private func printed(_ process: ChildProcess, _ line: String) -> Bool {
 @Suite("Faults: nothing stays frozen when any one process dies", .serialized)
 struct FaultTests {
     @Test(
-        "A writer killed in any phase is not-responding within 1 s of its death; the other writer completes",
+        "A writer killed in any phase is not-responding at once (not after the event timeout); the other writer completes",
         arguments: [WriterEvent.prepareForBackup, .prepareForSnapshot, .freeze, .thaw, .postSnapshot, .backupComplete]
     )
     func writerKilled(in event: WriterEvent) async throws {
@@ -36,13 +36,15 @@ struct FaultTests {
             let noticed = try await Harness.waitUntil("the session reports the victim", timeout: .seconds(5)) {
                 try await session.writerStatus().first { $0.name == "victim" }?.failure == .notResponding
             }
-            #expect(noticed < .seconds(1), "noticed after \(noticed)")
+            // Far below the 30 s event timeout: the death itself is noticed (in a few ms when the
+            // machine is idle; the bound leaves room for a loaded CI machine).
+            #expect(noticed < .seconds(3), "noticed after \(noticed)")
             try await steps.value
             let document = try await session.backupDocument()
             let statuses = try await session.close()
             #expect(statuses.first { $0.name == "victim" }?.state == event.stateOnFailure)
             #expect(statuses.first { $0.name == "other" }?.failure == nil)
-            #expect(document.writers.first { $0.metadata.name == "other" }?.components.first?.consistency == (event == .backupComplete || event == .postSnapshot ? .applicationConsistent : .applicationConsistent))
+            #expect(document.writers.first { $0.metadata.name == "other" }?.components.first?.consistency == .applicationConsistent)
             #expect(events(of: other).last == "BackupShutdown")
             #expect(!events(of: other).contains("Freeze") || events(of: other).contains("Thaw"))
         }
