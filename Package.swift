@@ -80,6 +80,11 @@ let package = Package(
             path: "Examples/FlakyWriter"
         ),
 
+        // The examples of README.md and the guides, compiled (DocumentedExamplesTests keeps them equal).
+        .executableTarget(name: "snippet-readme-writer", dependencies: ["QuiesceWriter"], path: "Examples/Snippets/ReadmeWriter"),
+        .executableTarget(name: "snippet-guide-writer", dependencies: ["QuiesceWriter"], path: "Examples/Snippets/GuideWriter"),
+        .executableTarget(name: "snippet-guide-requester", dependencies: ["QuiesceRequester"], path: "Examples/Snippets/GuideRequester"),
+
         // MARK: - Tests
         .testTarget(name: "QuiesceTests", dependencies: ["Quiesce", "QuiesceProtocol", "QuiesceCoordinator"]),
         .testTarget(name: "QuiesceWriterTests", dependencies: ["Quiesce", "QuiesceWriter", "QuiesceTesting"]),

@@ -60,12 +60,12 @@ final class FlakyWriter: Writer, @unchecked Sendable {
     init(
         name: String, level: ApplicationLevel, freezeTimeout: Duration, dataDirectory: String, otherDirectory: String?,
         misbehaviour: Misbehaviour, logger: Logger
-    ) {
+    ) throws {
         self.logger = logger
         self.dataDirectory = dataDirectory
         self.otherDirectory = otherDirectory
         self.misbehaviour = misbehaviour
-        super.init(
+        try super.init(
             name: name, classId: "a3c1f7e2-5d4b-4e8a-9f60-2b1d7c9e4f10", applicationLevel: level,
             freezeTimeout: freezeTimeout
         )

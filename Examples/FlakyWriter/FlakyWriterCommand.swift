@@ -69,7 +69,7 @@ struct FlakyWriterCommand: AsyncParsableCommand {
             event: at.flatMap(WriterEvent.init(rawValue:)), mode: MisbehaviourMode(rawValue: mode)!,
             code: FailureCode(rawValue: code)!, message: message, times: times, delay: .milliseconds(delayMs)
         )
-        let writer = FlakyWriter(
+        let writer = try FlakyWriter(
             name: name, level: ApplicationLevel(rawValue: level)!, freezeTimeout: .milliseconds(Int64(freezeTimeout * 1000)),
             dataDirectory: data, otherDirectory: also, misbehaviour: misbehaviour, logger: logger
         )

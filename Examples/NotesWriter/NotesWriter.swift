@@ -18,11 +18,11 @@ final class NotesWriter: Writer, @unchecked Sendable {
     /// The connection that holds writes while frozen; `nil` while a restore runs.
     private let holdConnection = Mutex<SQLiteShell?>(nil)
 
-    init(database: String, name: String, workload: NotesWorkload?, logger: Logger) {
+    init(database: String, name: String, workload: NotesWorkload?, logger: Logger) throws {
         self.database = database
         self.workload = workload
         self.logger = logger
-        super.init(
+        try super.init(
             name: name,
             classId: "6f0d5a8e-2b8e-4c55-9d1e-6b7f3c1a9e01",
             applicationLevel: .backEnd,

@@ -33,7 +33,7 @@ struct NotesWriterCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = loggingOptions.bootstrap(label: "notes-writer")
-        let writer = NotesWriter(
+        let writer = try NotesWriter(
             database: database, name: name,
             workload: workload ? NotesWorkload(database: database, interval: .milliseconds(intervalMs)) : nil,
             logger: logger

@@ -77,7 +77,7 @@ actor BackupSession {
 
     /// Identify to every writer on the bus; returns their metadata, sorted by name.
     func gatherWriterMetadata() async throws -> [WriterMetadata] {
-        try require([.created, .metadataGathered], for: "GatherWriterMetadata")
+        try require(.gatherWriterMetadata)
         let writers = await directory.writers
         progress("gather-writer-metadata", "Identify to \(writers.count) writer(s)")
         let caller = self.caller
@@ -110,7 +110,7 @@ actor BackupSession {
             return found
         }
         participants = identified
-        phase = .metadataGathered
+        completed(.gatherWriterMetadata)
         let metadata = participants.values.filter(\.isIdentified).map(\.metadata).sorted { $0.name < $1.name }
         progress("gather-writer-metadata", "\(metadata.count) writer(s) identified")
         return metadata
@@ -121,7 +121,7 @@ actor BackupSession {
     /// network or user-space filesystem, lies inside another volume, or is a second mount of a
     /// volume's filesystem), and readable by the session's owner.
     func addVolumes(_ paths: [String]) throws {
-        try require([.created, .metadataGathered], for: "AddVolumes")
+        try require(.addVolumes)
         let table: MountTable
         do { table = try MountTable.current() } catch { throw QuiesceError(.invalidArgument, "the mount table cannot be read: \(error)") }
         var merged = volumes
@@ -145,7 +145,7 @@ actor BackupSession {
 
     /// Selects components explicitly, by (writer, component full path).
     func selectComponents(_ pairs: [(String, String)]) throws {
-        try require([.metadataGathered], for: "SelectComponents")
+        try require(.selectComponents)
         var selection = explicitSelection ?? [:]
         for (writer, component) in pairs {
             let found = try findComponent(writer, component)
@@ -159,7 +159,7 @@ actor BackupSession {
 
     /// Marks writers or components required or optional.
     func setWriterPolicy(_ rules: [(writer: String, component: String, policy: WriterPolicy)]) throws {
-        try require([.metadataGathered], for: "SetWriterPolicy")
+        try require(.setWriterPolicy)
         for rule in rules {
             if rule.component.isEmpty {
                 guard participants[rule.writer] != nil else { throw QuiesceError(.notFound, "no writer \(rule.writer) in this session") }
@@ -185,7 +185,7 @@ actor BackupSession {
 
     /// PrepareForBackup to every writer with selected components.
     func prepareForBackup(backupType: BackupType) async throws {
-        try require([.metadataGathered], for: "PrepareForBackup")
+        try require(.prepareForBackup)
         guard !volumes.isEmpty else { throw QuiesceError(.badState, "add at least one volume before PrepareForBackup") }
         self.backupType = backupType
         for name in participants.keys {
@@ -200,12 +200,12 @@ actor BackupSession {
         progress("prepare-for-backup", "PrepareForBackup to \(selected) writer(s)")
         await send(.prepareForBackup, to: activeNames())
         try await failIfRequiredFailed(.prepareForBackup, abort: false)
-        phase = .prepared
+        completed(.prepareForBackup)
     }
 
     /// PrepareForSnapshot, Freeze by level, the snapshot, Thaw in reverse order, PostSnapshot.
     func doSnapshotSet(providerName: String?) async throws -> (setId: String, snapshots: [String: String]) {
-        try require([.prepared], for: "DoSnapshotSet")
+        try require(.doSnapshotSet)
         try requireRequiredWriters(for: "DoSnapshotSet")
         // Chosen before any writer prepares: a set no provider can take bothers nobody.
         let assignments: [SnapshotTaker.Assignment]
@@ -296,24 +296,24 @@ actor BackupSession {
             participants[name]!.snapshotIsConsistent = true
         }
         try await failIfRequiredFailed(.postSnapshot, abort: false)
-        phase = .snapshotDone
+        completed(.doSnapshotSet)
         return (setId, taken)
     }
 
     /// BackupComplete to the writers still in the backup.
     func backupComplete(succeeded: Bool) async throws {
-        try require([.snapshotDone], for: "BackupComplete")
+        try require(.backupComplete)
         try requireRequiredWriters(for: "BackupComplete")
         progress("backup-complete", "BackupComplete to \(activeNames().count) writer(s)")
         await send(.backupComplete, to: activeNames(), options: EventOptions(succeeded: succeeded))
-        phase = .backupComplete
+        completed(.backupComplete)
     }
 
     /// Abandons the backup: Abort to writers sent PrepareForSnapshot and not yet BackupComplete.
     func abortBackup() async throws {
-        try require([.created, .metadataGathered, .prepared, .snapshotDone, .failed], for: "AbortBackup")
+        try require(.abortBackup)
         await abortWriters(setId: snapshotSet?.id)
-        phase = .aborted
+        completed(.abortBackup)
     }
 
     /// Abort to every writer sent PrepareForSnapshot that has not been sent Abort or
@@ -348,7 +348,7 @@ actor BackupSession {
     /// PreRestore to the live writers of a backup document, with their components and metadata,
     /// and the alternate location if the volumes are restored elsewhere.
     func preRestore(document: BackupDocument, alternateLocation: String?) async throws {
-        try require([.metadataGathered], for: "PreRestore")
+        try require(.preRestore)
         do {
             try document.validateForRestore()
         } catch {
@@ -375,15 +375,15 @@ actor BackupSession {
         restoreDocument = document
         progress("pre-restore", "PreRestore to \(activeNames().count) writer(s)")
         await send(.preRestore, to: activeNames())
-        phase = .restoring
+        completed(.preRestore)
     }
 
     /// PostRestore to the writers that accepted PreRestore.
     func postRestore(succeeded: Bool) async throws {
-        try require([.restoring], for: "PostRestore")
+        try require(.postRestore)
         progress("post-restore", "PostRestore to \(activeNames().count) writer(s)")
         await send(.postRestore, to: activeNames(), options: EventOptions(succeeded: succeeded))
-        phase = .restored
+        completed(.postRestore)
     }
 
     // MARK: - End
@@ -527,10 +527,16 @@ actor BackupSession {
         }
     }
 
-    private func require(_ phases: [SessionPhase], for method: String) throws {
-        guard phases.contains(phase) else {
-            throw QuiesceError(.badState, "\(method) is not allowed when the session is \(phase.rawValue)")
+    /// Throws `BadState` unless the session's phase allows `step` (``SessionStep/allowedIn``).
+    private func require(_ step: SessionStep) throws(QuiesceError) {
+        guard step.allowedIn.contains(phase) else {
+            throw QuiesceError(.badState, "\(step.rawValue) is not allowed when the session is \(phase.rawValue)")
         }
+    }
+
+    /// Moves to the phase `step` leads to.
+    private func completed(_ step: SessionStep) {
+        if let next = step.phaseOnSuccess { phase = next }
     }
 
     /// When the requester last called the session.

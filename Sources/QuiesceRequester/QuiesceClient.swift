@@ -54,7 +54,7 @@ public struct QuiesceClient: Sendable {
                 method: "GetAll", arguments: [.string(Session1.name)]
             ).first?.stringKeyedDictionary else { continue }
             let text = { (key: Session1.Property) in properties[key.rawValue]?.stringValue ?? "" }
-            sessions.append(SessionSummary(id: text(.id), path: path, phase: text(.phase), owner: text(.owner), snapshotSetId: text(.snapshotSetId)))
+            sessions.append(SessionSummary(id: text(.id), path: path, phase: SessionPhase(rawValue: text(.phase)), owner: text(.owner), snapshotSetId: text(.snapshotSetId)))
         }
         return sessions
     }

@@ -4,8 +4,8 @@ public struct SessionSummary: Codable, Sendable, Hashable {
     public var id: String
     /// Its object path.
     public var path: String
-    /// Where it is in its sequence.
-    public var phase: String
+    /// Where it is in its sequence (`nil`: a phase this version does not know).
+    public var phase: SessionPhase?
     /// The unique bus name of its creator.
     public var owner: String
     /// Its snapshot set, empty before DoSnapshotSet.

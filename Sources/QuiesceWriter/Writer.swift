@@ -14,7 +14,7 @@ import Quiesce
 /// One writer handles one event at a time; Identify may arrive at any time.
 ///
 /// ```swift
-/// final class CacheWriter: Writer {
+/// final class CacheWriter: Writer, @unchecked Sendable {
 ///     override func onIdentify(_ metadata: inout WriterMetadata) async throws {
 ///         metadata.components = [Component(name: "cache", files: [FileSpec(path: "/var/lib/cache")])]
 ///     }
@@ -39,9 +39,12 @@ open class Writer: @unchecked Sendable {
     /// Creates a writer.
     ///
     /// - Parameters:
-    ///   - name: letters, digits and `_`, not starting with a digit.
-    ///   - classId: a UUID fixed for the kind of application.
+    ///   - name: 1 to 64 ASCII letters, digits and `_`, not starting with a digit (the last
+    ///     element of the bus name `org.quiesce.Writer.<name>`).
+    ///   - classId: a UUID fixed for the kind of application (1 to 128 bytes).
     ///   - instanceId: a UUID for this instance; by default a new one each run.
+    ///   - freezeTimeout: the longest the writer may stay frozen, 1 ms to 49 days.
+    /// - Throws: ``WriterUsageError/invalidWriter(_:)`` saying which value is wrong and why.
     public init(
         name: String,
         classId: String,
@@ -49,8 +52,16 @@ open class Writer: @unchecked Sendable {
         applicationLevel: ApplicationLevel = .backEnd,
         freezeTimeout: Duration = .seconds(60),
         restoreMethod: RestoreMethod = .restoreIfCanReplace
-    ) {
-        precondition(BusNames.isValidWriterName(name), "invalid writer name \(name): use letters, digits and _")
+    ) throws(WriterUsageError) {
+        guard BusNames.isValidWriterName(name) else {
+            throw .invalidWriter("invalid writer name \(name.debugDescription): use 1 to 64 ASCII letters, digits and _, not starting with a digit")
+        }
+        for (what, id) in [("class id", classId), ("instance id", instanceId)] where id.isEmpty || id.utf8.count > 128 {
+            throw .invalidWriter("invalid \(what) \(id.debugDescription) of writer \(name): use 1 to 128 bytes, a UUID by convention")
+        }
+        guard freezeTimeout >= .milliseconds(1), freezeTimeout.wholeMilliseconds <= Int64(UInt32.max) else {
+            throw .invalidWriter("invalid freeze timeout \(freezeTimeout) of writer \(name): use 1 ms to \(UInt32.max) ms")
+        }
         self.name = name
         self.classId = classId
         self.instanceId = instanceId

@@ -15,6 +15,9 @@ public enum WriterUsageError: Error, Sendable, Hashable, CustomStringConvertible
     case reservedFailureCode(FailureCode)
     /// Metadata longer than the coordinator accepts (``InputLimits/componentMetadataBytes``).
     case tooLarge(setter: String, component: String, bytes: Int)
+    /// The writer cannot be created: a name that cannot be part of a bus name, an empty or
+    /// overlong id, a freeze timeout out of range.
+    case invalidWriter(String)
 
     /// A message for the writer's author.
     public var description: String {
@@ -31,6 +34,8 @@ public enum WriterUsageError: Error, Sendable, Hashable, CustomStringConvertible
             "failure code \(code.rawValue) is reserved for the coordinator; writers may not set it"
         case .tooLarge(let setter, let component, let bytes):
             "\(setter): \(bytes) bytes for component \(component); at most \(InputLimits.componentMetadataBytes)"
+        case .invalidWriter(let problem):
+            problem
         }
     }
 }

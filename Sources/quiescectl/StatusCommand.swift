@@ -30,7 +30,7 @@ struct StatusCommand: AsyncParsableCommand {
             } else if sessions.isEmpty {
                 print("No open sessions.")
             } else {
-                print(Table(header: ["SESSION", "PHASE", "OWNER", "SNAPSHOT SET"], rows: sessions.map { [$0.id, $0.phase, $0.owner, $0.snapshotSetId] }).rendered)
+                print(Table(header: ["SESSION", "PHASE", "OWNER", "SNAPSHOT SET"], rows: sessions.map { [$0.id, $0.phase?.rawValue ?? "unknown", $0.owner, $0.snapshotSetId] }).rendered)
             }
             return
         }

@@ -72,7 +72,7 @@ struct RestoreAndStatusTests {
             let listed = try await harness.quiescectl(["status", "--json"])
             let sessions = try JSONCoding.decode([SessionSummary].self, from: listed.stdout)
             #expect(sessions.map(\.path) == [session.path])
-            #expect(sessions.first?.phase == "prepared")
+            #expect(sessions.first?.phase == .prepared)
             #expect(sessions.first?.owner == harness.connection.uniqueName)
 
             doomed.signal(SIGKILL)

@@ -257,7 +257,7 @@ struct SecurityTests {
             try await session.prepareForBackup()
             #expect(await name { _ = try await session.doSnapshotSet(provider: "tape") } == QuiesceError.Code.invalidArgument.rawValue)
             let listed = try await QuiesceClient(connection: harness.connection).listSessions()
-            #expect(listed.first?.phase == "prepared")
+            #expect(listed.first?.phase == .prepared)
             _ = try await session.doSnapshotSet()
             try await session.close()
         }

@@ -43,3 +43,20 @@ struct WriterEventTests {
         }
     }
 }
+
+@Suite("Session phases")
+struct SessionPhaseTests {
+    @Test("Each step is allowed only in its phases, and the backup and restore sequences walk the table")
+    func transitions() {
+        var phase = SessionPhase.created
+        for step: SessionStep in [.gatherWriterMetadata, .addVolumes, .setWriterPolicy, .prepareForBackup, .doSnapshotSet, .backupComplete] {
+            #expect(step.allowedIn.contains(phase), "\(step) in \(phase)")
+            phase = step.phaseOnSuccess ?? phase
+        }
+        #expect(phase == .backupComplete)
+        #expect(!SessionStep.abortBackup.allowedIn.contains(.backupComplete), "a completed backup cannot be aborted")
+        #expect(!SessionStep.doSnapshotSet.allowedIn.contains(.snapshotDone), "one snapshot set per session")
+        #expect(SessionStep.preRestore.allowedIn == [.metadataGathered])
+        #expect(SessionStep.postRestore.phaseOnSuccess == .restored)
+    }
+}

@@ -7,7 +7,7 @@ import Testing
 struct ComponentSetterTests {
     @Test("Failure messages are accepted only in their own handler")
     func failureMessagesOnlyInTheirHandler() async throws {
-        let writer = ScriptedWriter(script: [
+        let writer = try ScriptedWriter(script: [
             .prepareForBackup: { writer, _, _ in
                 try writer.setPrepareForBackupFailureMessage("log disk nearly full", component: "db/logs")
                 return true
@@ -40,7 +40,7 @@ struct ComponentSetterTests {
         }
         for other in WriterEvent.allCases where other != .identify {
             let outcome = Box<WriterUsageError??>(nil)
-            let writer = ScriptedWriter(script: [other: { writer, _, _ in
+            let writer = try ScriptedWriter(script: [other: { writer, _, _ in
                 outcome.value = .some(usageError { try call(writer) })
                 return true
             }])
@@ -56,7 +56,7 @@ struct ComponentSetterTests {
     @Test("Backup metadata is set once per component; a second time is an error")
     func backupMetadataOnce() async throws {
         let errors = Box<[WriterUsageError]>([])
-        let writer = ScriptedWriter(script: [
+        let writer = try ScriptedWriter(script: [
             .prepareForBackup: { writer, _, _ in try writer.setBackupMetadata("lsn=42", component: "db/data"); return true },
             .postSnapshot: { writer, _, _ in
                 do { try writer.setBackupMetadata("lsn=43", component: "db/data") } catch { errors.value += [usageError { throw error }].compactMap { $0 } }
@@ -79,7 +79,7 @@ struct ComponentSetterTests {
 
     @Test("Metadata set in a failed event is dropped, and may be set again later")
     func changesOfFailedEventDropped() async throws {
-        let kit = WriterTestKit(writer: ScriptedWriter(script: [
+        let kit = WriterTestKit(writer: try ScriptedWriter(script: [
             .prepareForBackup: { writer, _, _ in
                 try writer.setBackupMetadata("from a failed event", component: "db/data")
                 try writer.setRestoreMetadata("also dropped", component: "db/data")
@@ -99,7 +99,7 @@ struct ComponentSetterTests {
 
     @Test("Restore metadata: in PrepareForBackup or PreRestore, once")
     func restoreMetadata() async throws {
-        let writer = ScriptedWriter(script: [
+        let writer = try ScriptedWriter(script: [
             .prepareForBackup: { writer, _, _ in try writer.setRestoreMetadata("restore with --force", component: "db/data"); return true },
             .preRestore: { writer, _, _ in try writer.setRestoreMetadata("restore target /srv/new", component: "db/data"); return true },
             .freeze: { writer, _, _ in try writer.setRestoreMetadata("no", component: "db/logs"); return true },
@@ -114,7 +114,7 @@ struct ComponentSetterTests {
 
     @Test("A component failure makes a partial failure that keeps the other components' changes")
     func partialFailure() async throws {
-        let writer = ScriptedWriter(script: [.postSnapshot: { writer, _, _ in
+        let writer = try ScriptedWriter(script: [.postSnapshot: { writer, _, _ in
             try writer.setBackupMetadata("lsn=7", component: "db/data")
             try writer.setComponentFailure(component: "db/logs", code: .retryable, applicationError: 28, message: "log archiving failed")
             return true
@@ -129,11 +129,11 @@ struct ComponentSetterTests {
 
     @Test("Setters name misuse: outside a handler, unknown components, reserved codes")
     func misuse() async throws {
-        let writer = ScriptedWriter()
+        let writer = try ScriptedWriter()
         #expect(throws: WriterUsageError.notInHandler(setter: "setWriterFailure")) { try writer.setWriterFailure(.retryable) }
         #expect(throws: WriterUsageError.notInHandler(setter: "setBackupMetadata")) { try writer.setBackupMetadata("x", component: "db/data") }
         let errors = Box<[WriterUsageError]>([])
-        let probing = ScriptedWriter(script: [.prepareForBackup: { writer, _, _ in
+        let probing = try ScriptedWriter(script: [.prepareForBackup: { writer, _, _ in
             errors.value = [
                 usageError { try writer.setBackupMetadata("x", component: "db/nope") },
                 usageError { try writer.setWriterFailure(.notResponding) },
@@ -151,7 +151,7 @@ struct ComponentSetterTests {
 
     @Test("Concurrent sessions keep their own failures")
     func concurrentSessions() async throws {
-        let writer = ScriptedWriter(script: [.prepareForBackup: { writer, _, session in
+        let writer = try ScriptedWriter(script: [.prepareForBackup: { writer, _, session in
             if session.id == "vetoed" { try writer.setWriterFailure(.outOfResources, message: "only this one") }
             try await Task.sleep(for: .milliseconds(20))
             return true

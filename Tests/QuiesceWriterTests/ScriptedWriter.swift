@@ -7,10 +7,10 @@ final class ScriptedWriter: Writer, @unchecked Sendable {
     let script: [WriterEvent: Handler]
     let volume: String
 
-    init(volume: String = "/srv/app", maxComponents: Int = 2, script: [WriterEvent: Handler] = [:]) {
+    init(volume: String = "/srv/app", maxComponents: Int = 2, script: [WriterEvent: Handler] = [:]) throws {
         self.script = script
         self.volume = volume
-        super.init(name: "scripted", classId: "00000000-0000-0000-0000-000000000001")
+        try super.init(name: "scripted", classId: "00000000-0000-0000-0000-000000000001")
     }
 
     override func onIdentify(_ metadata: inout WriterMetadata) async throws {

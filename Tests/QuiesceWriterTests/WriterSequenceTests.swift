@@ -10,7 +10,7 @@ private let fullBackup: [WriterEvent] = [.prepareForBackup, .prepareForSnapshot,
 struct WriterSequenceTests {
     @Test("A happy backup: every event once, the VSS states, stable at the end")
     func happyPath() async throws {
-        let kit = WriterTestKit(writer: ScriptedWriter())
+        let kit = WriterTestKit(writer: try ScriptedWriter())
         let run = try await kit.backup(volumes: ["/srv/app"])
         #expect(run.events == fullBackup)
         #expect(run.records.map(\.state) == [.stable, .waitingForFreeze, .waitingForThaw, .waitingForPostSnapshot, .waitingForBackupComplete, .stable, .stable])
@@ -20,7 +20,7 @@ struct WriterSequenceTests {
     @Test("PreRestore leaves the writer waiting for PostRestore; a PostRestore whose files did not go back still runs the handler, and says so")
     func restoreThatFailed() async throws {
         let reopened = Mutex<[Bool?]>([])
-        let writer = ScriptedWriter(script: [.postRestore: { _, _, session in
+        let writer = try ScriptedWriter(script: [.postRestore: { _, _, session in
             reopened.withLock { $0.append(session.backupSucceeded) }
             return true
         }])
@@ -39,7 +39,7 @@ struct WriterSequenceTests {
 
     @Test("setWriterFailure vetoes with its code in every phase", arguments: [WriterEvent.prepareForBackup, .prepareForSnapshot, .freeze, .thaw, .postSnapshot, .backupComplete])
     func vetoInEachPhase(event: WriterEvent) async throws {
-        let writer = ScriptedWriter(script: [event: { writer, _, _ in
+        let writer = try ScriptedWriter(script: [event: { writer, _, _ in
             try writer.setWriterFailure(.retryable, message: "busy")
             return true  // the failure counts whatever the handler returns
         }])
@@ -57,32 +57,32 @@ struct WriterSequenceTests {
 
     @Test("Every writer failure code can be set", arguments: FailureCode.allCases.filter { ![.notResponding, .statusNotAvailable].contains($0) })
     func everyCode(code: FailureCode) async throws {
-        let writer = ScriptedWriter(script: [.freeze: { writer, _, _ in try writer.setWriterFailure(code); return true }])
+        let writer = try ScriptedWriter(script: [.freeze: { writer, _, _ in try writer.setWriterFailure(code); return true }])
         let run = try await WriterTestKit(writer: writer).backup(volumes: ["/srv/app"])
         #expect(run.record(.freeze)?.failure == code)
     }
 
     @Test("Returning false vetoes as non-retryable; throwing vetoes with the error's text")
     func falseAndThrow() async throws {
-        let refusing = ScriptedWriter(script: [.freeze: { _, _, _ in false }])
+        let refusing = try ScriptedWriter(script: [.freeze: { _, _, _ in false }])
         let refused = try await WriterTestKit(writer: refusing).backup(volumes: ["/srv/app"])
         #expect(refused.record(.freeze)?.failure == .nonRetryable)
         #expect(refused.record(.freeze)?.message == "Freeze handler returned false")
 
-        let throwing = ScriptedWriter(script: [.prepareForSnapshot: { _, _, _ in throw SomeApplicationError() }])
+        let throwing = try ScriptedWriter(script: [.prepareForSnapshot: { _, _, _ in throw SomeApplicationError() }])
         let thrown = try await WriterTestKit(writer: throwing).backup(volumes: ["/srv/app"])
         #expect(thrown.record(.prepareForSnapshot)?.failure == .nonRetryable)
         #expect(thrown.record(.prepareForSnapshot)?.message.contains("the database is read-only") == true)
         #expect(thrown.events == [.prepareForBackup, .prepareForSnapshot, .backupShutdown])
         #expect(thrown.finalState == .failedAtPrepareSnapshot, "BackupShutdown leaves the session's failure visible")
 
-        let both = ScriptedWriter(script: [.thaw: { writer, _, _ in try writer.setWriterFailure(.outOfResources, message: "no memory"); return false }])
+        let both = try ScriptedWriter(script: [.thaw: { writer, _, _ in try writer.setWriterFailure(.outOfResources, message: "no memory"); return false }])
         #expect(try await WriterTestKit(writer: both).backup(volumes: ["/srv/app"]).record(.thaw)?.failure == .outOfResources)
     }
 
     @Test("A handler that hangs is not-responding; the Abort behind it waits and is not-responding too")
     func hangingHandler() async throws {
-        let writer = ScriptedWriter(script: [.freeze: { _, _, _ in try await Task.sleep(for: .seconds(30)); return true }])
+        let writer = try ScriptedWriter(script: [.freeze: { _, _, _ in try await Task.sleep(for: .seconds(30)); return true }])
         let run = try await WriterTestKit(writer: writer, timeout: .milliseconds(200)).backup(volumes: ["/srv/app"])
         #expect(run.record(.freeze)?.failure == .notResponding)
         #expect(run.record(.freeze)?.state == .failedAtFreeze)
@@ -91,20 +91,20 @@ struct WriterSequenceTests {
 
     @Test("The requester's AbortBackup after any step of DoSnapshotSet reaches the writer", arguments: [WriterEvent.prepareForSnapshot, .freeze, .thaw])
     func requesterAbort(after event: WriterEvent) async throws {
-        let run = try await WriterTestKit(writer: ScriptedWriter()).backup(volumes: ["/srv/app"], abortAfter: event)
+        let run = try await WriterTestKit(writer: try ScriptedWriter()).backup(volumes: ["/srv/app"], abortAfter: event)
         #expect(run.events.suffix(2) == [.abort, .backupShutdown])
         #expect(run.record(.abort)?.succeeded == true)
     }
 
     @Test("A writer with no selected component gets no events")
     func unselected() async throws {
-        let run = try await WriterTestKit(writer: ScriptedWriter()).backup(volumes: ["/elsewhere"])
+        let run = try await WriterTestKit(writer: try ScriptedWriter()).backup(volumes: ["/elsewhere"])
         #expect(run.events.isEmpty)
     }
 
     @Test("A writer at its limit of sessions answers status-not-available")
     func sessionLimit() async throws {
-        let kit = WriterTestKit(writer: ScriptedWriter(), maxSessions: 1)
+        let kit = WriterTestKit(writer: try ScriptedWriter(), maxSessions: 1)
         #expect(await kit.send(.prepareForBackup, session: "one", components: ["db/data"]).succeeded)
         let second = await kit.send(.prepareForBackup, session: "two", components: ["db/data"])
         #expect(second.failure == .statusNotAvailable)
@@ -115,7 +115,7 @@ struct WriterSequenceTests {
     @Test("Handlers see the session: type, components, snapshot set, volumes, isPathAffected")
     func sessionInformation() async throws {
         let seen = Box<WriterSession?>(nil)
-        let writer = ScriptedWriter(script: [.freeze: { _, _, session in seen.value = session; return true }])
+        let writer = try ScriptedWriter(script: [.freeze: { _, _, session in seen.value = session; return true }])
         _ = try await WriterTestKit(writer: writer).backup(volumes: ["/srv/app", "/var/log"], backupType: .incremental)
         let session = try #require(seen.value)
         #expect(session.backupType == .incremental)
@@ -128,7 +128,7 @@ struct WriterSequenceTests {
 
     @Test("The page's C: and D: example: files on a volume outside the set veto inconsistent-snapshot")
     func inconsistentSnapshot() async throws {
-        let writer = ScriptedWriter(script: [.prepareForSnapshot: { writer, _, session in
+        let writer = try ScriptedWriter(script: [.prepareForSnapshot: { writer, _, session in
             try writer.vetoUnlessFilesAreInSnapshotSet(["/srv/app/data/db", "/mnt/d/log"], session)
         }])
         let run = try await WriterTestKit(writer: writer).backup(volumes: ["/srv/app"], components: ["db/data"])
