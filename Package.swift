@@ -53,7 +53,7 @@ let package = Package(
         .target(name: "QuiesceFiles", dependencies: ["CLinuxFiles", "Quiesce"]),
         .target(name: "QuiesceWriter", dependencies: ["Quiesce", "QuiesceBus", "QuiesceProtocol", logging, serviceLifecycle]),
         .target(name: "QuiesceRequester", dependencies: ["Quiesce", "QuiesceBus", "QuiesceProtocol", "QuiesceFiles", subprocess, system]),
-        .target(name: "QuiesceCoordinator", dependencies: ["Quiesce", "QuiesceBus", "QuiesceProtocol", "QuiesceFiles", "QuiesceBtrfs", logging, subprocess, system]),
+        .target(name: "QuiesceCoordinator", dependencies: ["Quiesce", "QuiesceBus", "QuiesceProtocol", "QuiesceFiles", "QuiesceBtrfs", logging, serviceLifecycle, subprocess, system]),
         .target(name: "QuiesceTesting", dependencies: ["Quiesce", "QuiesceProtocol", "QuiesceWriter"]),
         .target(name: "QuiesceCommandLine", dependencies: ["QuiesceBus", argumentParser, logging]),
         .executableTarget(

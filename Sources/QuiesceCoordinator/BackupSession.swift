@@ -40,7 +40,7 @@ actor BackupSession {
     private let snapshots: SnapshotTaker
     /// The provider DoSnapshotSet uses when none is named; `nil`: one per volume.
     private let defaultProvider: String?
-    private let snapshotLock: SnapshotLock
+    private let snapshotLock: AsyncSemaphore
     private let logger: Logger
     private let progress: @Sendable (String, String) -> Void
     private let onPhaseChange: @Sendable (SessionPhase) -> Void
@@ -53,7 +53,7 @@ actor BackupSession {
         directory: WriterDirectory,
         snapshots: SnapshotTaker,
         defaultProvider: String?,
-        snapshotLock: SnapshotLock,
+        snapshotLock: AsyncSemaphore,
         logger: Logger,
         progress: @escaping @Sendable (String, String) -> Void,
         onPhaseChange: @escaping @Sendable (SessionPhase) -> Void
@@ -214,16 +214,16 @@ actor BackupSession {
         } catch {
             throw QuiesceError(.invalidArgument, error.description)
         }
-        guard await snapshotLock.tryAcquire(for: id) else {
+        guard await snapshotLock.tryAcquire() else {
             throw QuiesceError(.busy, "another snapshot set is being created; wait and try again")
         }
         // Released before the reply goes out, so the next DoSnapshotSet never sees a stale Busy.
         do {
             let result = try await createSnapshotSet(assignments)
-            await snapshotLock.release(for: id)
+            await snapshotLock.release()
             return result
         } catch {
-            await snapshotLock.release(for: id)
+            await snapshotLock.release()
             throw error
         }
     }

@@ -4,10 +4,12 @@ import Quiesce
 import QuiesceProtocol
 import QuiesceBus
 import QuiesceFiles
+import ServiceLifecycle
 
 /// The coordinator: owns `org.quiesce.Coordinator`, follows the writers on the bus, and
-/// creates backup sessions as objects under `/org/quiesce/Session/`.
-public actor Coordinator: Coordinator1Methods {
+/// creates backup sessions as objects under `/org/quiesce/Session/`. A swift-service-lifecycle
+/// `Service`: ``run()`` owns its work until a graceful shutdown or the bus going away.
+public actor Coordinator: Coordinator1Methods, Service {
     /// The version `quiesced` reports.
     public static let version = "0.1.0"
 
@@ -19,17 +21,16 @@ public actor Coordinator: Coordinator1Methods {
     private let providers: [String: any SnapshotProvider]
     private let copyProvider: CopyProvider
     private let snapshots: SnapshotTaker
-    private let snapshotLock = SnapshotLock()
+    private let snapshotLock = AsyncSemaphore(permits: 1)
     private var object: ExportedObject?
     private var sessions: [String: (endpoint: SessionEndpoint, object: ExportedObject, ownerWatch: Task<Void, Never>)] = [:]
-    private var reaper: Task<Void, Never>?
 
     /// Creates a coordinator on an open connection.
     public init(connection: BusConnection, configuration: CoordinatorConfiguration, logger: Logger) throws {
         self.connection = connection
         self.configuration = configuration
         self.logger = logger
-        let caller = WriterCaller(connection: connection, timeouts: configuration.timeouts, limiter: CallLimiter(limit: configuration.maxCallsInFlight))
+        let caller = WriterCaller(connection: connection, timeouts: configuration.timeouts, limiter: AsyncSemaphore(permits: configuration.maxCallsInFlight))
         self.caller = caller
         self.directory = WriterDirectory(connection: connection, logger: logger) { await caller.properties(owner: $0) }
         let copy = CopyProvider(root: configuration.snapshotRoot, sizeLimit: configuration.copySizeLimit)
@@ -49,9 +50,37 @@ public actor Coordinator: Coordinator1Methods {
         )
     }
 
-    /// Cleans up after a previous run, exports the coordinator object, starts following writers
-    /// and takes the bus name.
-    public func start() async throws {
+    /// Serves until a graceful shutdown (SIGTERM or SIGINT in a `ServiceGroup`), cancellation,
+    /// or the loss of the bus: cleans up after a previous run, exports the coordinator object,
+    /// follows the writers, takes the bus name and reaps idle sessions; at shutdown it aborts and
+    /// closes every session, then leaves the bus.
+    public func run() async throws {
+        try await start()
+        let connection = self.connection
+        let interval = min(configuration.sessionIdleTimeout / 4, .seconds(30))
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { [weak self] in
+                while (try? await Task.sleep(for: interval)) != nil {
+                    await self?.reapIdleSessions()
+                }
+            }
+            await withGracefulShutdownHandler {
+                await withTaskCancellationHandler {
+                    await connection.waitUntilClosed()
+                } onCancel: {
+                    Task { await connection.close() }
+                }
+            } onGracefulShutdown: {
+                Task {
+                    await self.stop()
+                    await connection.close()
+                }
+            }
+            group.cancelAll()
+        }
+    }
+
+    private func start() async throws {
         try await cleanUpPreviousRun()
         await directory.onWriterLeft { [weak self] owner in await self?.writerLeft(owner) }
         try await directory.start()
@@ -70,12 +99,6 @@ public actor Coordinator: Coordinator1Methods {
             return try await Coordinator1.dispatch(call, to: self)
         }
         try await connection.requestName(BusNames.coordinator)
-        reaper = Task { [weak self, configuration] in
-            let interval = min(configuration.sessionIdleTimeout / 4, .seconds(30))
-            while (try? await Task.sleep(for: interval)) != nil {
-                await self?.reapIdleSessions()
-            }
-        }
         logger.info("quiesced \(Self.version) is on \(connection.address) as \(BusNames.coordinator) (\(connection.uniqueName))")
     }
 
@@ -100,8 +123,7 @@ public actor Coordinator: Coordinator1Methods {
     }
 
     /// Aborts and closes every session (the coordinator is stopping).
-    public func stop() async {
-        reaper?.cancel()
+    private func stop() async {
         for id in sessions.keys.sorted() {
             if let entry = sessions[id] { await entry.endpoint.abandon(reason: "the coordinator is stopping") }
         }
@@ -147,7 +169,7 @@ public actor Coordinator: Coordinator1Methods {
             },
             onPhaseChange: { phase in objectBox.object?.setProperty(Session1.Property.phase.rawValue, .string(phase.rawValue)) }
         )
-        let endpoint = SessionEndpoint(session: session, connection: connection, queue: SerialQueue()) { [weak self] in
+        let endpoint = SessionEndpoint(session: session, connection: connection, queue: AsyncSemaphore(permits: 1)) { [weak self] in
             await self?.removeSession(id)
         }
         let object = try await connection.export(

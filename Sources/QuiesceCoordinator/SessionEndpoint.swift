@@ -7,7 +7,7 @@ import QuiesceProtocol
 struct SessionEndpoint: Session1Methods {
     let session: BackupSession
     let connection: BusConnection
-    let queue: SerialQueue
+    let queue: AsyncSemaphore
     let onClose: @Sendable () async -> Void
 
     // MARK: - Open to others
@@ -96,7 +96,7 @@ struct SessionEndpoint: Session1Methods {
             throw QuiesceError(.accessDenied, "only the connection that created session \(session.id) may drive it")
         }
         await session.touch()
-        return try await queue.run { try await body() }
+        return try await queue.withPermit { try await body() }
     }
 
     /// Whether `sender` runs as the session owner's user or as root.
@@ -108,7 +108,7 @@ struct SessionEndpoint: Session1Methods {
 
     /// Aborts and closes the session after the step in progress, if any.
     func abandon(reason: String) async {
-        await queue.run {
+        await queue.withPermit {
             await session.abandon(reason: reason)
             await onClose()
         }

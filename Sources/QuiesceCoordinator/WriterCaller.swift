@@ -9,7 +9,7 @@ import QuiesceProtocol
 struct WriterCaller: Sendable {
     let connection: BusConnection
     let timeouts: PhaseTimeouts
-    let limiter: CallLimiter
+    let limiter: AsyncSemaphore
 
     /// The writer interface of the writer connection `owner`. Every reply passes `check` first.
     private func writer(_ owner: String, check: @escaping @Sendable ([BusValue]) throws -> Void = { _ in }) -> Writer1Proxy {

@@ -20,7 +20,7 @@ public struct WriterTestKit: Sendable {
     public var timeout: Duration
 
     private let processor: EventProcessor
-    private let queue = SerialQueue()
+    private let queue = AsyncSemaphore(permits: 1)
 
     /// Creates a kit for `writer`; `maxSessions` is the writer's limit of concurrent sessions.
     public init(writer: Writer, timeout: Duration = .seconds(10), maxSessions: Int = 8) {
@@ -64,7 +64,7 @@ public struct WriterTestKit: Sendable {
             let finish = { @Sendable (outcome: EventReply?) in
                 if answered.withLock({ done in defer { done = true }; return !done }) { continuation.resume(returning: outcome) }
             }
-            Task { finish(await queue.run { try? await processor.process(request) }) }
+            Task { finish(await queue.withPermit { try? await processor.process(request) }) }
             Task {
                 try? await Task.sleep(for: timeout)
                 finish(nil)

@@ -12,7 +12,7 @@ actor WriterEngine: Writer1Methods {
     private let processor: EventProcessor
     private let connection: BusConnection
     private let logger: Logger
-    private let queue = SerialQueue()
+    private let queue = AsyncSemaphore(permits: 1)
     private var leases: [String: Task<Void, Never>] = [:]
     /// Who sent each Freeze that has not been thawed or aborted yet, by session.
     private var freezeSenders: [String: String] = [:]
@@ -93,7 +93,7 @@ actor WriterEngine: Writer1Methods {
     private func abandon(session id: String, reason: String) async {
         sessionSenders[id] = nil
         let processor = self.processor
-        let outcomes = await queue.run { await processor.abandon(session: id, reason: reason) }
+        let outcomes = await queue.withPermit { await processor.abandon(session: id, reason: reason) }
         endFreezeGuard(session: id)
         guard !outcomes.isEmpty else { return }
         logger.warning("ended the session on its own: \(reason)", metadata: ["session": "\(id)"])
@@ -137,7 +137,7 @@ actor WriterEngine: Writer1Methods {
             await guardFreeze(session: request.sessionId, lease: request.options.lease ?? writer.freezeTimeout, sender: request.caller)
         }
         let processor = self.processor
-        let result = await queue.run { () async -> Result<EventReply, EventOrderError> in
+        let result = await queue.withPermit { () async -> Result<EventReply, EventOrderError> in
             do throws(EventOrderError) { return .success(try await processor.process(request)) } catch { return .failure(error) }
         }
         switch result {
@@ -211,7 +211,7 @@ actor WriterEngine: Writer1Methods {
 
     private func selfAbort(session id: String, failure: FailureCode?, reason: String) async {
         let processor = self.processor
-        let outcome = await queue.run { await processor.abortIfFrozen(session: id, failure: failure, reason: reason) }
+        let outcome = await queue.withPermit { await processor.abortIfFrozen(session: id, failure: failure, reason: reason) }
         endFreezeGuard(session: id)
         guard let outcome else { return }
         logger.warning("aborted on its own: \(reason)", metadata: ["session": "\(id)"])

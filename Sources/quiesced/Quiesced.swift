@@ -117,28 +117,9 @@ struct Quiesced: AsyncParsableCommand {
         let configuration = try configuration()
         let connection = try await BusConnection.connect(to: busOptions.bus)
         let coordinator = try Coordinator(connection: connection, configuration: configuration, logger: logger)
-        let service = CoordinatorService(coordinator: coordinator, connection: connection)
         let group = ServiceGroup(
-            configuration: .init(services: [.init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            configuration: .init(services: [.init(service: coordinator)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         )
         try await group.run()
-    }
-}
-
-/// Runs the coordinator until a shutdown signal, then aborts its sessions and leaves the bus.
-struct CoordinatorService: Service {
-    let coordinator: Coordinator
-    let connection: BusConnection
-
-    func run() async throws {
-        try await coordinator.start()
-        await withGracefulShutdownHandler {
-            await connection.waitUntilClosed()
-        } onGracefulShutdown: {
-            Task {
-                await coordinator.stop()
-                await connection.close()
-            }
-        }
     }
 }
