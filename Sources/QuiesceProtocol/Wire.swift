@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Quiesce
 import QuiesceBus
 
@@ -145,6 +148,15 @@ public enum Wire {
             guard case .structure(let values) = element, values.count == fields else { throw invalid(what, "an array of \(fields)-field structures") }
             return values
         }
+    }
+
+    /// Reports on standard error (`quiesce: BUG: …`) a Quiesce error that `method` returned
+    /// although its XML does not list it: the contract promises every error a method can
+    /// return is listed. The tests fail on any such line.
+    public static func checkListed(_ error: QuiesceError, method: String, listed: [QuiesceError.Code]) {
+        guard QuiesceError.Code.declared.contains(error.code), !listed.contains(error.code) else { return }
+        var line = "quiesce: BUG: \(method) returned \(error.code.rawValue), which its XML does not list (org.quiesce.Errors): \(error.message)\n"
+        line.withUTF8 { _ = write(STDERR_FILENO, $0.baseAddress, $0.count) }
     }
 
     /// The error for a key a set does not have.

@@ -212,7 +212,9 @@ struct SwiftEmitter {
                 out += "                return [\(zip(method.outputs, outputs).map { $1.encode("result.\($0.name)") }.joined(separator: ", "))]\n"
             }
         }
-        out += "            }\n        } catch {\n            throw QuiesceError(error).busError\n        }\n    }\n\n"
+        out += "            }\n        } catch {\n            let failure = QuiesceError(error)\n"
+        out += "            Wire.checkListed(failure, method: \"\\(name).\\(call.method)\", listed: Method(rawValue: call.method)?.errors ?? [])\n"
+        out += "            throw failure.busError\n        }\n    }\n\n"
         out += "    private static func inputCount(_ method: Method) -> Int {\n        switch method {\n"
         for method in model.methods {
             out += "        case .\(Naming.lowerCamel(fromPascal: method.name)): \(method.inputs.count)\n"

@@ -29,14 +29,16 @@ public final class Harness: @unchecked Sendable {
     public static func with<T: Sendable>(config: String = "private-bus.conf", _ body: (Harness) async throws -> T) async throws -> T {
         let bus = try await PrivateBus.start(config: config)
         let harness = Harness(bus: bus, connection: try await BusConnection.connect(to: .address(bus.address)))
+        let result: T
         do {
-            let result = try await body(harness)
-            await harness.stop()
-            return result
+            result = try await body(harness)
         } catch {
-            await harness.stop()
+            _ = await harness.stop()
             throw error
         }
+        let bugs = await harness.stop()
+        guard bugs.isEmpty else { throw TestFailure("a process broke the contract:\n" + bugs.joined(separator: "\n")) }
+        return result
     }
 
     /// A folder inside the test's temporary folder, created.
@@ -185,15 +187,19 @@ public final class Harness: @unchecked Sendable {
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// Stops every process, then the bus.
-    public func stop() async {
+    /// Stops every process, then the bus. Returns the `quiesce: BUG:` lines the processes
+    /// printed (an error a method returned that its XML does not list).
+    @discardableResult
+    public func stop() async -> [String] {
         let all = lock.withLock { Array(processes.values) }
         // All at once: a writer hung in a handler takes its grace period to stop.
         await withTaskGroup(of: Void.self) { group in
             for process in all { group.addTask { await process.terminate(grace: .seconds(2)) } }
         }
+        let bugs = all.flatMap { $0.output.split(separator: "\n").filter { $0.hasPrefix("quiesce: BUG:") }.map(String.init) }
         await connection.close()
         await bus.stop()
+        return bugs
     }
 }
 

@@ -22,6 +22,14 @@ struct InterfaceFilesTests {
         #expect(Writer1.Method.freeze.errors == [.accessDenied, .invalidArgument, .badState])
     }
 
+    @Test("The model's event and session-step names are the XML's method names")
+    func modelNamesMatchTheXML() {
+        #expect(WriterEvent.allCases.map(\.rawValue) == Writer1.Method.allCases.map(\.rawValue))
+        #expect(Writer1.EventMethod.allCases.map(\.rawValue) == WriterEvent.allCases.filter { $0 != .identify }.map(\.rawValue))
+        let sessionMethods = Set(Session1.Method.allCases.map(\.rawValue))
+        for step in SessionStep.allCases { #expect(sessionMethods.contains(step.rawValue), "\(step.rawValue)") }
+    }
+
     @Test("A key set refuses or ignores unknown keys as its XML says, and names the key with the wrong type")
     func keySets() throws {
         #expect(throws: QuiesceError.self) { try Session1.DoSnapshotSetOptions(busValue: .vardict(["provder": .string("copy")])) }
