@@ -56,7 +56,8 @@ class OversizedWriter(dbus.service.Object):
     def answer(self, event):
         components = {}
         for index in range(self.options.report_components):
-            components["ghost%d" % index] = dbus.Dictionary({"failure-message-" + event: dbus.String("boo")}, signature="sv")
+            messages = dbus.Dictionary({event: dbus.String("boo")}, signature="ss")
+            components["ghost%d" % index] = dbus.Dictionary({"failure-messages": messages}, signature="sv")
         if self.options.metadata_bytes and event == "PrepareForBackup":
             components["data"] = dbus.Dictionary({"backup-metadata": dbus.String("m" * self.options.metadata_bytes)}, signature="sv")
         self.properties["State"] = STATES[event]
