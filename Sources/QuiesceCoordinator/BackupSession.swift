@@ -83,15 +83,9 @@ actor BackupSession {
         let caller = self.caller
         let started = ContinuousClock.now
         defer { timings[WriterEvent.identify.methodName] = (ContinuousClock.now - started).wholeMicroseconds }
-        let identified = await withTaskGroup(of: (String, String, Result<WriterMetadata, QuiesceError>).self) { group in
+        let identified = await withTaskGroup(of: (String, String, Result<WriterMetadata, any Error>).self) { group in
             for writer in writers {
-                group.addTask {
-                    do throws(QuiesceError) {
-                        return (writer.name, writer.owner, .success(try await caller.identify(owner: writer.owner)))
-                    } catch {
-                        return (writer.name, writer.owner, .failure(error))
-                    }
-                }
+                group.addTask { (writer.name, writer.owner, await Result { try await caller.identify(owner: writer.owner) }) }
             }
             var found: [String: SessionParticipant] = [:]
             for await (name, owner, result) in group {
@@ -99,7 +93,8 @@ actor BackupSession {
                 case .success(var metadata):
                     metadata.name = name
                     found[name] = SessionParticipant(owner: owner, metadata: metadata)
-                case .failure(let error):
+                case .failure(let failure):
+                    let error = QuiesceError(failure)
                     let code: FailureCode = [.timeout, .peerGone].contains(error.code) ? .notResponding : .nonRetryable
                     let message = "Identify failed: \(error.message)"
                     logger.warning("writer \(name) left out: \(message)")

@@ -26,15 +26,14 @@ struct WriterCaller: Sendable {
 
     /// Asks a writer for its metadata: a reply over ``InputLimits/identifyReplyBytes`` is
     /// refused before it is decoded, and the metadata must pass ``WriterMetadata/validate()``.
-    func identify(owner: String) async throws(QuiesceError) -> WriterMetadata {
+    func identify(owner: String) async throws -> WriterMetadata {
         let proxy = writer(owner) { reply in
             let bytes = reply.first?.stringValue?.utf8.count ?? 0
             guard bytes <= InputLimits.identifyReplyBytes else {
                 throw QuiesceError(.tooLarge, "the Identify reply is \(bytes) bytes; at most \(InputLimits.identifyReplyBytes)")
             }
         }
-        let metadata: WriterMetadata
-        do { metadata = try await proxy.identify(timeout: timeouts[.identify]) } catch { throw QuiesceError(error) }
+        let metadata = try await proxy.identify(timeout: timeouts[.identify])
         do {
             try metadata.validate()
         } catch {
