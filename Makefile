@@ -15,10 +15,14 @@ build: deps
 demo: build
 	scripts/demo.sh
 
-## make test: every test (unit and integration, with real processes on private buses).
+## make test: every test (unit and integration, with real processes on private buses), then
+## the release build that users install, smoke-tested with a short benchmark (every session of
+## real writers through quiesced must succeed; no timing is checked).
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	$(SWIFT) build -c release
+	.build/release/quiesce-bench run --writers 3 --sessions 3 --window-writers 3 --freeze-ms 10 --flood-clients 0 --provider-sizes "" >/dev/null
 
 ## make soak: 300 back-to-back backups with 10 writers; prints RSS and open fds.
 soak: deps
