@@ -45,6 +45,11 @@ let package = Package(
             providers: [.apt(["libbtrfsutil-dev"])]
         ),
         .target(name: "QuiesceBtrfs", dependencies: ["CBtrfsUtil"]),
+        .systemLibrary(
+            name: "CDBus",
+            pkgConfig: "dbus-1",
+            providers: [.apt(["libdbus-1-dev"])]
+        ),
         .target(name: "Quiesce"),
         .executableTarget(name: "quiesce-interface-generator"),
         .plugin(name: "InterfaceGenerator", capability: .buildTool(), dependencies: ["quiesce-interface-generator"]),
@@ -74,6 +79,8 @@ let package = Package(
             dependencies: ["QuiesceWriter", "QuiesceCommandLine", argumentParser, logging],
             path: "Examples/NotesWriter"
         ),
+        // A writer in plain C on libdbus-1, from the XML and docs/protocol.md alone.
+        .executableTarget(name: "quiesce-c-writer", dependencies: ["CDBus"], path: "Examples/CWriter", exclude: ["Makefile"]),
         .executableTarget(
             name: "flaky-writer",
             dependencies: ["QuiesceWriter", "QuiesceCommandLine", argumentParser, logging],

@@ -22,11 +22,13 @@ private func canonical(_ element: XMLElement) -> String {
 
 @Suite("What the running processes export is exactly dbus/*.xml", .serialized)
 struct IntrospectionTests {
-    @Test("Coordinator, session and writer objects introspect as their XML files")
+    @Test("Coordinator, session and writer objects (Swift and C) introspect as their XML files")
     func exportedInterfacesMatchFiles() async throws {
         try await Harness.with { harness in
             try await harness.startCoordinator()
             try await harness.startFlakyWriter("w", volume: try harness.folder("volume"))
+            let data = try harness.folder("volume/c")
+            try await harness.start("c", "quiesce-c-writer", ["--name", "c", "--data", data, "--interface-xml", PrivateBus.repository + "/dbus/org.quiesce.Writer1.xml"], waitFor: BusNames.writerBusName("c"))
             let session = try await harness.busctl(["call", BusNames.coordinator, BusNames.coordinatorPath, Coordinator1.name, "CreateSession", "a{sv}", "0"])
             #expect(session.status == 0)
             // busctl's connection owns the session and has gone: use our own connection instead.
@@ -38,6 +40,7 @@ struct IntrospectionTests {
                 (BusNames.coordinator, BusNames.coordinatorPath, Coordinator1.name),
                 (BusNames.coordinator, try #require(path), Session1.name),
                 (BusNames.writerBusName("w"), BusNames.writerPath, Writer1.name),
+                (BusNames.writerBusName("c"), BusNames.writerPath, Writer1.name),
             ]
             for (destination, objectPath, interface) in objects {
                 let introspected = try await harness.busctl(["introspect", "--xml-interface", destination, objectPath])

@@ -44,6 +44,8 @@ struct SchemaTests {
             let data = volume + "/foreign"
             try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
             let foreign = try await harness.startPython("foreign", "Tests/Scripts/foreign-writer.py", ["--name", "foreign", "--data", data], waitFor: BusNames.writerBusName("foreign"))
+            try FileManager.default.createDirectory(atPath: volume + "/c", withIntermediateDirectories: true)
+            try await harness.start("c", "quiesce-c-writer", ["--name", "c", "--data", volume + "/c", "--component-message", "PrepareForBackup:noted"], waitFor: BusNames.writerBusName("c"))
             try FileManager.default.createDirectory(atPath: volume + "/broken", withIntermediateDirectories: true)
             try await harness.startPython(
                 "broken", "Tests/Scripts/foreign-writer.py", ["--name", "broken", "--data", volume + "/broken", "--broken-metadata"], waitFor: BusNames.writerBusName("broken")
@@ -57,7 +59,7 @@ struct SchemaTests {
             }
 
             // Identify, as any caller sees it.
-            for writer in ["sdk", "foreign"] {
+            for writer in ["sdk", "foreign", "c"] {
                 let reply = try await harness.connection.call(destination: BusNames.writerBusName(writer), path: BusNames.writerPath, interface: Writer1.name, method: "Identify")
                 try save("writer-metadata", "identify-\(writer)", try #require(reply.first?.stringValue))
             }
@@ -82,12 +84,12 @@ struct SchemaTests {
                 try save("event-options", "options-\(index)", String(decoding: options, as: UTF8.self))
             }
 
-            // Event results, from the SDK writer and the foreign one, with this test as the coordinator.
+            // Event results, from the SDK, Python and C writers, with this test as the coordinator.
             await coordinator.terminate()
             try await harness.waitForNameGone(BusNames.coordinator)
             try await harness.connection.requestName(BusNames.coordinator)
             let options: BusValue = EventOptions(backupType: .full, components: ["data"], volumes: [volume]).busValue
-            for writer in ["sdk", "foreign"] {
+            for writer in ["sdk", "foreign", "c"] {
                 for event in ["PrepareForBackup", "BackupShutdown"] {
                     let reply = try await harness.connection.call(
                         destination: BusNames.writerBusName(writer), path: BusNames.writerPath, interface: Writer1.name, method: event,
