@@ -20,6 +20,7 @@ let package = Package(
         .executable(name: "quiesced", targets: ["quiesced"]),
         .executable(name: "quiescectl", targets: ["quiescectl"]),
         .executable(name: "quiesce-freeze", targets: ["quiesce-freeze"]),
+        .executable(name: "quiesce-hook-writer", targets: ["quiesce-hook-writer"]),
         .executable(name: "notes-writer", targets: ["notes-writer"]),
         .executable(name: "flaky-writer", targets: ["flaky-writer"]),
         .executable(name: "quiesce-bench", targets: ["quiesce-bench"]),
@@ -67,6 +68,10 @@ let package = Package(
         ),
         .executableTarget(name: "quiescectl", dependencies: ["QuiesceRequester", "QuiesceCommandLine", "Quiesce", argumentParser]),
         .executableTarget(name: "quiesce-freeze", dependencies: ["CLinuxFiles"]),
+        .executableTarget(
+            name: "quiesce-hook-writer",
+            dependencies: ["QuiesceWriter", "QuiesceFiles", "QuiesceCommandLine", argumentParser, logging, subprocess, system]
+        ),
 
         .executableTarget(
             name: "quiesce-bench",

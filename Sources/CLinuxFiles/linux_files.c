@@ -78,3 +78,5 @@ void quiesce_limit_retained_memory(int bytes) {
 }
 
 void quiesce_release_free_memory(void) { malloc_trim(0); }
+
+int quiesce_memory_file(const char *name) { return memfd_create(name, MFD_CLOEXEC); }

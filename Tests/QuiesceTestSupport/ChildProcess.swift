@@ -6,13 +6,14 @@ public final class ChildProcess: @unchecked Sendable {
     /// The log file.
     public let log: String
 
-    /// Starts `executable` with `arguments`.
-    public init(executable: String, arguments: [String], log: String) throws {
+    /// Starts `executable` with `arguments`, and `environment` added to the test's.
+    public init(executable: String, arguments: [String], environment: [String: String] = [:], log: String) throws {
         self.log = log
         guard FileManager.default.createFile(atPath: log, contents: nil) else { throw TestFailure("cannot create \(log)") }
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         process.standardOutput = handle
         process.standardError = handle
         process.standardInput = FileHandle.nullDevice

@@ -50,10 +50,13 @@ public final class Harness: @unchecked Sendable {
 
     /// Starts one of our executables on the bus as `label`; waits for `busName` if given.
     @discardableResult
-    public func start(_ label: String, _ program: String, _ arguments: [String], waitFor busName: String? = nil) async throws -> ChildProcess {
+    public func start(
+        _ label: String, _ program: String, _ arguments: [String], environment: [String: String] = [:], waitFor busName: String? = nil
+    ) async throws -> ChildProcess {
         let process = try ChildProcess(
             executable: Self.binDirectory + "/" + program,
             arguments: ["--address", bus.address] + arguments,
+            environment: environment,
             log: bus.directory + "/logs/\(label).log"
         )
         lock.withLock { processes[label] = process }

@@ -56,4 +56,7 @@ void quiesce_limit_retained_memory(int bytes);
 /// Gives free heap memory back to the system (malloc_trim).
 void quiesce_release_free_memory(void);
 
+/// memfd_create with MFD_CLOEXEC: a file in memory, on no filesystem (so never on a frozen one).
+int quiesce_memory_file(const char *name);
+
 #endif
