@@ -1,26 +1,108 @@
 import Foundation
 import Quiesce
+import QuiesceBus
 import QuiesceRequester
 import QuiesceTestSupport
 import Testing
 
-/// One way a writer behaves in a handler, and the flaky-writer options that produce it.
+/// Which writer shows a behaviour: the Swift SDK's flaky-writer, the C writer on libdbus-1, or
+/// quiesce-hook-writer running a shell hook.
+private enum WriterKind: String, Sendable {
+    case swift, c, hook
+}
+
+/// One way a writer behaves in a handler, and the options that produce it.
 private struct Behaviour: Sendable, CustomStringConvertible {
     var name: String
-    var arguments: [String]
+    var kind: WriterKind = .swift
+    var arguments: [String] = []
     var code: FailureCode?
+    /// For the hook writer: the exit status its hook returns at the row's event (`nil`: it
+    /// sleeps past its timeout).
+    var exitStatus: Int32? = 0
 
     var description: String { name }
 
     static let all: [Behaviour] =
-        [Behaviour(name: "success", arguments: [], code: nil)]
+        [Behaviour(name: "success")]
         + FailureCode.allCases.filter { ![.notResponding, .statusNotAvailable].contains($0) }.map {
             Behaviour(name: "veto " + $0.rawValue, arguments: ["--mode", "veto", "--code", $0.rawValue], code: $0)
         }
-        + ["false", "throw", "hang", "crash"].map { Behaviour(name: "return " + $0, arguments: ["--mode", $0], code: nil) }
+        + ["false", "throw", "hang", "crash"].map { Behaviour(name: "return " + $0, arguments: ["--mode", $0]) }
+        // The C writer vetoes with any code; the hook writer maps exit statuses and timeouts.
+        + [Behaviour(name: "C success", kind: .c), Behaviour(name: "C veto retryable", kind: .c, code: .retryable)]
+        + [Behaviour(name: "hook exit 0", kind: .hook)]
+        + [(75, FailureCode.retryable), (73, .outOfResources), (65, .inconsistentSnapshot), (69, .nonRetryable)].map {
+            Behaviour(name: "hook exit \($0.0)", kind: .hook, code: $0.1, exitStatus: $0.0)
+        }
+        + [Behaviour(name: "hook timeout", kind: .hook, code: .timeout, exitStatus: nil)]
 
     /// A writer name for the behaviour.
     var writerName: String { "w_" + name.replacingOccurrences(of: " ", with: "_").replacingOccurrences(of: "-", with: "_") }
+
+    /// Whether it is a success.
+    var succeeds: Bool { ["success", "C success", "hook exit 0"].contains(name) }
+
+    /// The message the requester sees for a veto at `event`.
+    func vetoMessage(_ event: WriterEvent) -> String {
+        let argument = HookArgument.of(event)
+        switch kind {
+        case .swift: return "flaky-writer vetoed on purpose"
+        case .c: return "the C writer vetoed on purpose"
+        case .hook:
+            guard let exitStatus else { return "10-hook.sh \(argument) ran past its timeout of 0.3 seconds and was stopped" }
+            return "10-hook.sh \(argument) exited with \(exitStatus): the hook vetoed on purpose"
+        }
+    }
+
+    /// Starts the writer, misbehaving at `event`.
+    func start(_ harness: Harness, at event: WriterEvent, volume: String) async throws -> ChildProcess {
+        let data = volume + "/" + writerName
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        switch kind {
+        case .swift:
+            return try await harness.startFlakyWriter(writerName, volume: volume, succeeds ? [] : ["--at", event.methodName] + arguments)
+        case .c:
+            let veto = succeeds ? [] : ["--veto", "\(event.methodName):\(code!.rawValue):the C writer vetoed on purpose"]
+            return try await harness.start(writerName, "quiesce-c-writer", ["--name", writerName, "--data", data] + veto, waitFor: BusNames.writerBusName(writerName))
+        case .hook:
+            let base = try harness.folder("hooks/\(writerName)")
+            for directory in [harness.bus.directory + "/hooks", base] { chmod(directory, 0o755) }
+            let misbehave = exitStatus.map { "echo 'the hook vetoed on purpose'; exit \($0)" } ?? "exec sleep 5"
+            let script = "#!/bin/sh\necho \"ran $1\"\n[ \"$1\" = \(HookArgument.of(event)) ] && { \(misbehave); }\nexit 0\n"
+            try script.write(toFile: base + "/10-hook.sh", atomically: true, encoding: .utf8)
+            chmod(base + "/10-hook.sh", 0o755)
+            let events = WriterEvent.allCases.filter { $0 != .identify }.map { "\"\(HookArgument.of($0))\"" }.joined(separator: ", ")
+            try """
+                {"name": "\(writerName)", "hooks": "\(base)", "hook-timeout-ms": 300, "events": [\(events)],
+                 "components": [{"name": "data", "files": [{"path": "\(data)", "recursive": true}]}]}
+                """.write(toFile: base + ".json", atomically: true, encoding: .utf8)
+            return try await harness.start(writerName, "quiesce-hook-writer", ["--config", base + ".json"], waitFor: BusNames.writerBusName(writerName))
+        }
+    }
+
+    /// Whether the writer's log shows that it received Abort.
+    func receivedAbort(_ process: ChildProcess) -> Bool {
+        switch kind {
+        case .swift: events(of: process).contains("Abort")
+        case .c: process.output.contains("{\"event\": \"Abort\"")
+        case .hook: process.output.contains(": ran abort")
+        }
+    }
+}
+
+/// The first argument quiesce-hook-writer gives a hook for an event.
+private enum HookArgument {
+    static func of(_ event: WriterEvent) -> String {
+        switch event {
+        case .freeze: "freeze"
+        case .thaw: "thaw"
+        default:
+            event.methodName.unicodeScalars.reduce(into: "") { text, scalar in
+                if ("A"..."Z").contains(scalar) { text += (text.isEmpty ? "" : "-") + String(scalar).lowercased() } else { text.unicodeScalars.append(scalar) }
+            }
+        }
+    }
 }
 
 /// One cell of the matrix: what the requester sees.
@@ -59,7 +141,7 @@ struct ConformanceMatrixTests {
         let status = cell.status
         let context = Comment(rawValue: "\(event.methodName) × \(cell.behaviour.name): \(status)")
         switch cell.behaviour.name {
-        case "success":
+        case _ where cell.behaviour.succeeds:
             #expect(status.failure == nil, context)
             #expect(cell.decision == nil, context)
         case "return hang":
@@ -77,9 +159,9 @@ struct ConformanceMatrixTests {
             #expect(status.message.hasPrefix("\(event.methodName) handler threw"), context)
         default:
             #expect(status.failure == cell.behaviour.code, context)
-            #expect(status.message == "flaky-writer vetoed on purpose", context)
+            #expect(status.message == cell.behaviour.vetoMessage(event), context)
         }
-        if cell.behaviour.name != "success" {
+        if !cell.behaviour.succeeds {
             // The state names the event that failed (an Abort failure has no state of its own).
             #expect(status.state == (event == .abort ? .failedAtFreeze : event.stateOnFailure), context)
             // Abort follows a failed Freeze or Thaw, never another failed event; a writer that hangs
@@ -96,10 +178,7 @@ struct ConformanceMatrixTests {
         let volume = try harness.folder("volume")
         let processes = try await withThrowingTaskGroup(of: (String, ChildProcess).self) { group in
             for behaviour in Behaviour.all {
-                group.addTask {
-                    let misbehaviour = behaviour.name == "success" ? [] : ["--at", event.methodName] + behaviour.arguments
-                    return (behaviour.writerName, try await harness.startFlakyWriter(behaviour.writerName, volume: volume, misbehaviour))
-                }
+                group.addTask { (behaviour.writerName, try await behaviour.start(harness, at: event, volume: volume)) }
             }
             if event == .abort {
                 // A required writer that vetoes Thaw makes the coordinator abort every writer.
@@ -140,7 +219,7 @@ struct ConformanceMatrixTests {
         return Behaviour.all.map { behaviour in
             let status = statuses.first { $0.name == behaviour.writerName }!
             let process = processes[behaviour.writerName]!
-            let abortDelivered = events(of: process).contains("Abort")
+            let abortDelivered = behaviour.receivedAbort(process)
             let decision = status.hasFailed
                 ? policy.decide(status, metadata: nil, volumes: [volume], attempt: 1, retryableFailures: status.failure == .retryable ? 1 : 0, restarted: false)
                 : nil
