@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import Quiesce
 import QuiesceBus
@@ -97,17 +98,36 @@ final class BenchEnvironment: @unchecked Sendable {
     /// Starts `count` writers one after another; returns each one's start time (exec → name on the
     /// bus). The writers are `flaky-writer` processes that misbehave in no way (a Freeze that
     /// takes `freezeDelay` at most), logging only warnings.
-    func startWriters(_ count: Int, freezeDelay: Duration) async throws -> [Duration] {
+    func startWriters(_ count: Int, freezeDelay: Duration, kind: WriterKind = .swift) async throws -> [Duration] {
         var startTimes: [Duration] = []
         for _ in 0..<count {
             let name = "bench\(writers.count)"
-            try FileManager.default.createDirectory(atPath: volume + "/" + name, withIntermediateDirectories: true)
+            let data = volume + "/" + name
+            try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
             let started = ContinuousClock.now
-            let slowFreeze = freezeDelay > .zero ? ["--at", "Freeze", "--mode", "slow", "--delay-ms", "\(Int(freezeDelay.milliseconds))"] : []
-            writers.append(try Self.spawn(
-                Self.binDirectory + "/flaky-writer",
-                ["--address", address, "--name", name, "--data", volume + "/" + name, "--log-level", "warning"] + slowFreeze
-            ))
+            switch kind {
+            case .swift:
+                let slowFreeze = freezeDelay > .zero ? ["--at", "Freeze", "--mode", "slow", "--delay-ms", "\(Int(freezeDelay.milliseconds))"] : []
+                writers.append(try Self.spawn(
+                    Self.binDirectory + "/flaky-writer",
+                    ["--address", address, "--name", name, "--data", data, "--log-level", "warning"] + slowFreeze
+                ))
+            case .c:
+                writers.append(try Self.spawn(Self.binDirectory + "/quiesce-c-writer", ["--address", address, "--name", name, "--data", data]))
+            case .hook:
+                // One hook that sleeps through freeze: what an fsfreeze-hook.d script does.
+                let hooks = directory + "/hooks-\(name)"
+                try FileManager.default.createDirectory(atPath: hooks, withIntermediateDirectories: true)
+                try "#!/bin/sh\n[ \"$1\" = freeze ] && sleep \(freezeDelay.milliseconds / 1000)\nexit 0\n".write(toFile: hooks + "/10-app", atomically: true, encoding: .utf8)
+                chmod(hooks + "/10-app", 0o755)
+                let config = """
+                    {"name": "\(name)", "hooks": "\(hooks)", "components": [{"name": "data", "files": [{"path": "\(data)", "recursive": true}]}]}
+                    """
+                try config.write(toFile: hooks + ".json", atomically: true, encoding: .utf8)
+                writers.append(try Self.spawn(
+                    Self.binDirectory + "/quiesce-hook-writer", ["--address", address, "--config", hooks + ".json", "--log-level", "warning"]
+                ))
+            }
             try await waitForName(BusNames.writerBusName(name))
             startTimes.append(ContinuousClock.now - started)
         }
@@ -138,6 +158,12 @@ final class BenchEnvironment: @unchecked Sendable {
 }
 
 /// Something in the benchmark went wrong.
+/// Which writer the benchmark starts: the Swift SDK's flaky-writer, the C writer on
+/// libdbus-1, or quiesce-hook-writer with one shell hook.
+enum WriterKind: String, Codable, Sendable, CaseIterable, ExpressibleByArgument {
+    case swift, c, hook
+}
+
 struct BenchFailure: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }

@@ -5,6 +5,8 @@ struct BenchReport: Codable, Sendable {
     /// One phase at one number of writers.
     struct PhaseResult: Codable, Sendable {
         var writers: Int
+        /// Which writers: `swift` (the SDK) or `c` (libdbus-1).
+        var kind: String
         var phase: String
         var latency: Statistics
         var floor: Statistics
@@ -17,6 +19,8 @@ struct BenchReport: Codable, Sendable {
         var writers: Int
         var freezeMilliseconds: Double
         var quiesce: Statistics
+        /// The same hooks, each run by its own quiesce-hook-writer.
+        var hookWriters: Statistics
         /// The same number of hooks run one after another as shell scripts.
         var sequentialHooksMilliseconds: Double
         var ratio: Double
@@ -53,22 +57,26 @@ struct BenchReport: Codable, Sendable {
     var freezeWindow: FreezeWindow?
     var flood: Flood?
     var providerWindows: [ProviderWindows.Row] = []
-    var writerIdleMemory: Memory?
-    var writerStart: Statistics?
+    /// By writer kind.
+    var writerIdleMemory: [String: Memory] = [:]
+    /// By writer kind.
+    var writerStart: [String: Statistics] = [:]
     var coordinatorMemory: [String: Memory] = [:]
 
     var rendered: String {
         var text = "Quiesce benchmark on \(machine), \(sessions) sessions per size\n\n"
         text += Table(
-            header: ["WRITERS", "PHASE", "MEDIAN ms", "P99 ms", "FLOOR ms", "RATIO"],
+            header: ["WRITERS", "KIND", "PHASE", "MEDIAN ms", "P99 ms", "FLOOR ms", "RATIO"],
             rows: phases.map {
-                ["\($0.writers)", $0.phase, format($0.latency.median), format($0.latency.p99), format($0.floor.median), String(format: "%.2f", $0.ratio)]
+                ["\($0.writers)", $0.kind, $0.phase, format($0.latency.median), format($0.latency.p99), format($0.floor.median), String(format: "%.2f", $0.ratio)]
             }
         ).rendered
         if let window = freezeWindow {
             text += "\n\nFreeze window, \(window.writers) writers whose Freeze takes \(format(window.freezeMilliseconds)) ms: "
             text += "median \(format(window.quiesce.median)) ms, p99 \(format(window.quiesce.p99)) ms; "
             text += "\(window.writers) sequential hook scripts: \(format(window.sequentialHooksMilliseconds)) ms (\(String(format: "%.1f", window.ratio))x longer)"
+            text += "\nFreeze window, \(window.writers) quiesce-hook-writers whose hook sleeps \(format(window.freezeMilliseconds)) ms at freeze: "
+            text += "median \(format(window.hookWriters.median)) ms, p99 \(format(window.hookWriters.p99)) ms"
         }
         if let flood {
             text += "\nListWriters flood, \(flood.clients) clients\(flood.unprivileged ? " as uid 65534" : ""), \(flood.writers) writers: "
@@ -91,8 +99,9 @@ struct BenchReport: Codable, Sendable {
                 }
             ).rendered
         }
-        if let start = writerStart, let memory = writerIdleMemory {
-            text += "\nWriter, idle: \(memory.summary); start (exec to name on the bus) median \(format(start.median)) ms, p99 \(format(start.p99)) ms"
+        for (kind, start) in writerStart.sorted(by: { $0.key > $1.key }) {
+            guard let memory = writerIdleMemory[kind] else { continue }
+            text += "\n\(kind) writer, idle: \(memory.summary); start (exec to name on the bus) median \(format(start.median)) ms, p99 \(format(start.p99)) ms"
         }
         for (writers, memory) in coordinatorMemory.sorted(by: { Int($0.key)! < Int($1.key)! }) {
             text += "\nquiesced with \(writers) writers: \(memory.summary)"

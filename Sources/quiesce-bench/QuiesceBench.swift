@@ -28,6 +28,9 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Measured sessions per number of writers.")
     var sessions = 20
 
+    @Option(help: "Writers whose fan-out is measured, comma-separated: swift (the SDK), c (libdbus-1).")
+    var kinds = "swift,c"
+
     @Option(help: "Writers for the freeze-window measurement (0 to skip).")
     var windowWriters = 100
 
@@ -49,7 +52,10 @@ struct Run: AsyncParsableCommand {
     @Flag(help: "Print JSON instead of the table.")
     var json = false
 
+    private var writerKinds: [WriterKind] { kinds.split(separator: ",").compactMap { WriterKind(rawValue: $0.trimmingCharacters(in: .whitespaces)) } }
+
     func validate() throws {
+        guard !writerKinds.isEmpty, writerKinds.allSatisfy({ $0 != .hook }) else { throw ValidationError("--kinds must list swift and/or c") }
         guard !counts.isEmpty, counts.allSatisfy({ (1...1000).contains($0) }) else { throw ValidationError("--writers must list numbers from 1 to 1000") }
         guard sessions >= 1 else { throw ValidationError("--sessions must be at least 1") }
     }
@@ -61,38 +67,9 @@ struct Run: AsyncParsableCommand {
     func run() async throws {
         var report = BenchReport(machine: Self.machine(), sessions: sessions)
         for count in counts {
-            log("\(count) writer(s): starting")
-            let environment = try await BenchEnvironment.start()
-            do {
-                let starts = try await environment.startWriters(count, freezeDelay: .zero)
-                if report.writerStart == nil {
-                    try await Task.sleep(for: .milliseconds(500))
-                    report.writerStart = Statistics(starts.map(\.milliseconds))
-                    let memories = environment.writers.map(BenchEnvironment.memory).sorted { $0.rssKiB < $1.rssKiB }
-                    report.writerIdleMemory = memories[memories.count / 2]
-                }
-                // Sessions and floor rounds alternate, so that both see the machine in the same state.
-                var samples: [String: [Double]] = [:]
-                var floorSamples: [Double] = []
-                for iteration in 0..<(sessions + 2) {
-                    let timings = try await Self.session(environment, expecting: count)
-                    let ping = try await Self.floorRound(environment, writers: count)
-                    if iteration >= 2 {  // two warm-up rounds
-                        for (phase, microseconds) in timings { samples[phase, default: []].append(Double(microseconds) / 1000) }
-                        floorSamples.append(ping)
-                    }
-                }
-                let floor = Statistics(floorSamples)
-                for phase in Self.phases {
-                    let latency = Statistics(samples[phase.methodName] ?? [])
-                    report.phases.append(.init(writers: count, phase: phase.methodName, latency: latency, floor: floor, ratio: floor.median > 0 ? latency.median / floor.median : 0))
-                }
-                report.coordinatorMemory["\(count)"] = BenchEnvironment.memory(environment.coordinator)
-            } catch {
-                report.allSessionsSucceeded = false
-                log("\(count) writer(s): \(error)")
+            for kind in writerKinds {
+                try await measurePhases(writers: count, kind: kind, into: &report)
             }
-            await environment.stop()
         }
         if windowWriters > 0 {
             report.freezeWindow = try await freezeWindow()
@@ -106,6 +83,46 @@ struct Run: AsyncParsableCommand {
         }
         print(json ? try JSONCoding.encode(report, pretty: true) : report.rendered)
         if !report.allSessionsSucceeded { throw ExitCode(1) }
+    }
+
+    /// The phases of `sessions` sessions with `count` writers of `kind`, and a Ping floor taken
+    /// in rounds alternating with them.
+    private func measurePhases(writers count: Int, kind: WriterKind, into report: inout BenchReport) async throws {
+        log("\(count) \(kind.rawValue) writer(s): starting")
+        let environment = try await BenchEnvironment.start()
+        do {
+            let starts = try await environment.startWriters(count, freezeDelay: .zero, kind: kind)
+            if report.writerStart[kind.rawValue] == nil {
+                try await Task.sleep(for: .milliseconds(500))
+                report.writerStart[kind.rawValue] = Statistics(starts.map(\.milliseconds))
+                let memories = environment.writers.map(BenchEnvironment.memory).sorted { $0.rssKiB < $1.rssKiB }
+                report.writerIdleMemory[kind.rawValue] = memories[memories.count / 2]
+            }
+            // Sessions and floor rounds alternate, so that both see the machine in the same state.
+            var samples: [String: [Double]] = [:]
+            var floorSamples: [Double] = []
+            for iteration in 0..<(sessions + 2) {
+                let timings = try await Self.session(environment, expecting: count)
+                let ping = try await Self.floorRound(environment, writers: count)
+                if iteration >= 2 {  // two warm-up rounds
+                    for (phase, microseconds) in timings { samples[phase, default: []].append(Double(microseconds) / 1000) }
+                    floorSamples.append(ping)
+                }
+            }
+            let floor = Statistics(floorSamples)
+            for phase in Self.phases {
+                let latency = Statistics(samples[phase.methodName] ?? [])
+                report.phases.append(.init(
+                    writers: count, kind: kind.rawValue, phase: phase.methodName, latency: latency, floor: floor,
+                    ratio: floor.median > 0 ? latency.median / floor.median : 0
+                ))
+            }
+            if kind == .swift { report.coordinatorMemory["\(count)"] = BenchEnvironment.memory(environment.coordinator) }
+        } catch {
+            report.allSessionsSucceeded = false
+            log("\(count) \(kind.rawValue) writer(s): \(error)")
+        }
+        await environment.stop()
     }
 
     /// One whole session with the null provider; returns the coordinator's timings, or throws if
@@ -167,6 +184,20 @@ struct Run: AsyncParsableCommand {
             let timings = try await Self.session(environment, expecting: windowWriters)
             if iteration >= 2, let window = timings["freeze-window"] { windows.append(Double(window) / 1000) }
         }
+        // The same hooks as hook writers, one per hook, freezing in parallel.
+        let hookEnvironment = try await BenchEnvironment.start()
+        var hookWindows: [Double] = []
+        do {
+            _ = try await hookEnvironment.startWriters(windowWriters, freezeDelay: .milliseconds(freezeMs), kind: .hook)
+            for iteration in 0..<7 {
+                let timings = try await Self.session(hookEnvironment, expecting: windowWriters)
+                if iteration >= 2, let window = timings["freeze-window"] { hookWindows.append(Double(window) / 1000) }
+            }
+            await hookEnvironment.stop()
+        } catch {
+            await hookEnvironment.stop()
+            throw error
+        }
         // What fsfreeze-hook.d and backupScripts.d do: one script after another.
         let hooks = environment.directory + "/hooks"
         try FileManager.default.createDirectory(atPath: hooks, withIntermediateDirectories: true)
@@ -178,7 +209,10 @@ struct Run: AsyncParsableCommand {
         while runner.isRunning { try await Task.sleep(for: .milliseconds(5)) }
         let sequential = (ContinuousClock.now - started).milliseconds
         let quiesce = Statistics(windows)
-        return .init(writers: windowWriters, freezeMilliseconds: Double(freezeMs), quiesce: quiesce, sequentialHooksMilliseconds: sequential, ratio: sequential / quiesce.median)
+        return .init(
+            writers: windowWriters, freezeMilliseconds: Double(freezeMs), quiesce: quiesce, hookWriters: Statistics(hookWindows),
+            sequentialHooksMilliseconds: sequential, ratio: sequential / quiesce.median
+        )
     }
 
     /// Session phases with and without unprivileged clients calling ListWriters as fast as they

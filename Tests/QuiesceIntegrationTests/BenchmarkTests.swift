@@ -16,7 +16,8 @@ struct BenchmarkTests {
             let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
             #expect(report["all-sessions-succeeded"] as? Bool == true)
             let phases = try #require(report["phases"] as? [[String: Any]])
-            #expect(phases.count == 14)
+            #expect(phases.count == 28, "7 phases × 2 sizes × the Swift and the C writer")
+            #expect(Set(phases.compactMap { $0["kind"] as? String }) == ["swift", "c"])
             for phase in phases {
                 let latency = try #require(phase["latency"] as? [String: Any])
                 #expect(latency["samples"] as? Int == 2, "\(phase["phase"] ?? "?")")
@@ -24,6 +25,9 @@ struct BenchmarkTests {
             }
             let window = try #require(report["freeze-window"] as? [String: Any])
             #expect((window["sequential-hooks-milliseconds"] as? Double ?? 0) >= 60)
+            let hookWriters = try #require(window["hook-writers"] as? [String: Any])
+            #expect(hookWriters["samples"] as? Int == 5)
+            #expect((hookWriters["median"] as? Double ?? 0) >= 20, "each hook sleeps 20 ms at freeze")
             let flood = try #require(report["flood"] as? [String: Any])
             #expect((flood["list-writers-per-second"] as? Double ?? 0) > 0)
             #expect((flood["phases"] as? [String: [Double]])?.count == 7)
