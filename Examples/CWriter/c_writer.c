@@ -2,12 +2,13 @@
  * quiesce-c-writer: a Quiesce writer in plain C on libdbus-1, written from
  * dbus/org.quiesce.Writer1.xml, dbus/schemas/ and docs/protocol.md alone.
  *
- * Its "application" appends one line to DATA/journal.log every 20 ms; Freeze holds the
+ * Its "application" appends one line to DATA/journal.log every 20 ms (--journal-interval-ms;
+ * 0: no journal); Freeze holds the
  * appends until Thaw or Abort (or until the lease runs out, or quiesced leaves the bus).
  * It prints one JSON line per event it receives on standard output, for tests.
  *
  *   quiesce-c-writer --address ADDRESS --name NAME --data DIR [--level front-end|back-end|system]
- *                    [--freeze-timeout-ms N] [--veto EVENT:CODE:MESSAGE]
+ *                    [--freeze-timeout-ms N] [--journal-interval-ms N] [--veto EVENT:CODE:MESSAGE]
  *                    [--component-message EVENT:MESSAGE] [--interface-xml FILE]
  *
  * Build: cc -o quiesce-c-writer c_writer.c $(pkg-config --cflags --libs dbus-1)
@@ -27,15 +28,14 @@
 #define PROPERTIES_INTERFACE "org.freedesktop.DBus.Properties"
 #define COORDINATOR "org.quiesce.Coordinator"
 #define MAX_SESSIONS 8
-#define TICK_MS 20
 
 /* ---- The writer's configuration and state ---- */
 
 static struct {
     const char *name, *data, *level, *veto, *component_message, *interface_xml;
     char class_id[64], instance_id[64];
-    unsigned freeze_timeout_ms;
-} config = {.level = "back-end", .freeze_timeout_ms = 60000, .class_id = "d4c1b2a3-0f1e-4d2c-9b8a-7c6d5e4f3a21"};
+    unsigned freeze_timeout_ms, journal_interval_ms;
+} config = {.level = "back-end", .freeze_timeout_ms = 60000, .journal_interval_ms = 20, .class_id = "d4c1b2a3-0f1e-4d2c-9b8a-7c6d5e4f3a21"};
 
 struct session {
     int used;
@@ -70,8 +70,8 @@ static int any_frozen(void) {
 
 static void application_tick(void) {
     static int64_t next;
-    if (now_ms() < next || any_frozen()) return;
-    next = now_ms() + TICK_MS;
+    if (config.journal_interval_ms == 0 || now_ms() < next || any_frozen()) return;
+    next = now_ms() + config.journal_interval_ms;
     char path[4096];
     snprintf(path, sizeof path, "%s/journal.log", config.data);
     FILE *journal = fopen(path, "a");
@@ -585,7 +585,8 @@ static void on_terminate(int signal) {
 
 static void usage(void) {
     fprintf(stderr, "usage: quiesce-c-writer --address ADDRESS --name NAME --data DIR [--level LEVEL] [--freeze-timeout-ms N]\n"
-                    "                        [--veto EVENT:CODE:MESSAGE] [--component-message EVENT:MESSAGE] [--interface-xml FILE]\n");
+                    "                        [--journal-interval-ms N] [--veto EVENT:CODE:MESSAGE] [--component-message EVENT:MESSAGE]\n"
+                    "                        [--interface-xml FILE]\n");
     exit(64);
 }
 
@@ -594,7 +595,8 @@ int main(int argc, char **argv) {
     static struct option long_options[] = {
         {"address", required_argument, 0, 'a'}, {"name", required_argument, 0, 'n'}, {"data", required_argument, 0, 'd'},
         {"level", required_argument, 0, 'l'}, {"freeze-timeout-ms", required_argument, 0, 't'}, {"veto", required_argument, 0, 'v'},
-        {"component-message", required_argument, 0, 'c'}, {"interface-xml", required_argument, 0, 'x'}, {0, 0, 0, 0},
+        {"component-message", required_argument, 0, 'c'}, {"interface-xml", required_argument, 0, 'x'},
+        {"journal-interval-ms", required_argument, 0, 'j'}, {0, 0, 0, 0},
     };
     for (int option; (option = getopt_long(argc, argv, "", long_options, NULL)) != -1;) {
         switch (option) {
@@ -606,6 +608,7 @@ int main(int argc, char **argv) {
         case 'v': config.veto = optarg; break;
         case 'c': config.component_message = optarg; break;
         case 'x': config.interface_xml = optarg; break;
+        case 'j': config.journal_interval_ms = (unsigned)strtoul(optarg, NULL, 10); break;
         default: usage();
         }
     }
@@ -632,12 +635,18 @@ int main(int argc, char **argv) {
         return 1;
     }
     fprintf(stderr, "writer %s is on the bus as %s (%s)\n", config.name, bus_name, dbus_bus_get_unique_name(bus));
+    /* A parent may have left these signals blocked (children inherit the mask): unblock them. */
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    sigprocmask(SIG_UNBLOCK, &stop_signals, NULL);
     signal(SIGTERM, on_terminate);
     signal(SIGINT, on_terminate);
 
     while (!stopping) {
         application_tick();
-        int64_t now = now_ms(), wait = TICK_MS;
+        int64_t now = now_ms(), wait = config.journal_interval_ms ? config.journal_interval_ms : 1000;
         for (int i = 0; i < MAX_SESSIONS; i++) {
             struct session *s = &sessions[i];
             if (!s->used || !s->frozen) continue;

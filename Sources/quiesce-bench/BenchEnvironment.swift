@@ -113,7 +113,10 @@ final class BenchEnvironment: @unchecked Sendable {
                     ["--address", address, "--name", name, "--data", data, "--log-level", "warning"] + slowFreeze
                 ))
             case .c:
-                writers.append(try Self.spawn(Self.binDirectory + "/quiesce-c-writer", ["--address", address, "--name", name, "--data", data]))
+                // No journal workload: like flaky-writer, it only answers events.
+                writers.append(try Self.spawn(
+                    Self.binDirectory + "/quiesce-c-writer", ["--address", address, "--name", name, "--data", data, "--journal-interval-ms", "0"]
+                ))
             case .hook:
                 // One hook that sleeps through freeze: what an fsfreeze-hook.d script does.
                 let hooks = directory + "/hooks-\(name)"
