@@ -15,6 +15,14 @@ public enum WriterEvent: String, Codable, Sendable, CaseIterable {
     /// The D-Bus method name of the event.
     public var methodName: String { rawValue }
 
+    /// The method name in kebab case: `freeze`, `prepare-for-snapshot` (the argument
+    /// quiesce-hook-writer gives hooks, qemu-guest-agent's `freeze` and `thaw` among them).
+    public var kebabCaseName: String {
+        rawValue.unicodeScalars.reduce(into: "") { text, scalar in
+            if ("A"..."Z").contains(scalar) { text += (text.isEmpty ? "" : "-") + String(scalar).lowercased() } else { text.unicodeScalars.append(scalar) }
+        }
+    }
+
     /// The writer's state after handling the event successfully (vss-semantics §2.2).
     /// `nil` for Abort and BackupShutdown, which leave a failed state as it was (so an admin
     /// sees the last failure until the next session, as with VSS) and otherwise return to stable.

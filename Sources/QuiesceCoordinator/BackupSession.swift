@@ -232,11 +232,13 @@ actor BackupSession {
         try await failIfRequiredFailed(.prepareForSnapshot, abort: true, setId: setId)
 
         var frozen: [String] = []
+        var freezeSent: [String: ContinuousClock.Instant] = [:]
         let freezeStarted = ContinuousClock.now
         for level in ApplicationLevel.allCases {
             let names = activeNames().filter { participants[$0]!.metadata.applicationLevel == level }
             guard !names.isEmpty else { continue }
             progress("freeze", "Freeze \(names.count) \(level.rawValue) writer(s)")
+            for name in names { freezeSent[name] = .now }
             await send(.freeze, to: names, setId: setId)
             frozen += names
             try await failIfRequiredFailed(.freeze, abort: true, setId: setId)
@@ -247,7 +249,14 @@ actor BackupSession {
         let providerNames = assignments.map(\.provider.name).joined(separator: "+")
         do {
             let progress = self.progress
-            let lease = frozen.compactMap { participants[$0]?.metadata.freezeTimeoutMilliseconds }.min().map { Duration.milliseconds($0) }
+            // The snapshot must not outlast any frozen writer's lease: the shortest time left
+            // of the leases still running (a writer past its lease has thawed on its own).
+            let now = ContinuousClock.now
+            let lease = frozen.compactMap { name -> Duration? in
+                guard let participant = participants[name], participant.isActive, let sent = freezeSent[name] else { return nil }
+                let left = Duration.milliseconds(participant.metadata.freezeTimeoutMilliseconds) - (now - sent)
+                return left > .zero ? left : nil
+            }.min()
             taken = try await snapshots.take(assignments, setId: setId, owner: ownerUID, lease: lease) { progress("snapshot", $0) }
             progress("snapshot", "snapshot taken in \(ContinuousClock.now - started)")
             timings["snapshot"] = (ContinuousClock.now - started).wholeMicroseconds

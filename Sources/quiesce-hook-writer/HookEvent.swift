@@ -3,17 +3,8 @@ import QuiesceWriter
 /// The first argument a hook gets for each event: `freeze` and `thaw` as qemu-guest-agent's
 /// fsfreeze hooks, the other events by their kebab-case names.
 enum HookEvent {
-    /// The argument of `event`.
-    static func argument(_ event: WriterEvent) -> String {
-        switch event {
-        case .freeze: "freeze"
-        case .thaw: "thaw"
-        default:
-            event.methodName.unicodeScalars.reduce(into: "") { text, scalar in
-                if ("A"..."Z").contains(scalar) { text += (text.isEmpty ? "" : "-") + String(scalar).lowercased() } else { text.unicodeScalars.append(scalar) }
-            }
-        }
-    }
+    /// The argument of `event`: its kebab-case name (`freeze`, `thaw`, `prepare-for-snapshot`).
+    static func argument(_ event: WriterEvent) -> String { event.kebabCaseName }
 
     /// Every argument a hook may get (Identify runs no hook).
     static let arguments = WriterEvent.allCases.filter { $0 != .identify }.map(argument)

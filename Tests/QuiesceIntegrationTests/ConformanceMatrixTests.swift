@@ -45,7 +45,7 @@ private struct Behaviour: Sendable, CustomStringConvertible {
 
     /// The message the requester sees for a veto at `event`.
     func vetoMessage(_ event: WriterEvent) -> String {
-        let argument = HookArgument.of(event)
+        let argument = event.kebabCaseName
         switch kind {
         case .swift: return "flaky-writer vetoed on purpose"
         case .c: return "the C writer vetoed on purpose"
@@ -69,10 +69,10 @@ private struct Behaviour: Sendable, CustomStringConvertible {
             let base = try harness.folder("hooks/\(writerName)")
             for directory in [harness.bus.directory + "/hooks", base] { chmod(directory, 0o755) }
             let misbehave = exitStatus.map { "echo 'the hook vetoed on purpose'; exit \($0)" } ?? "exec sleep 5"
-            let script = "#!/bin/sh\necho \"ran $1\"\n[ \"$1\" = \(HookArgument.of(event)) ] && { \(misbehave); }\nexit 0\n"
+            let script = "#!/bin/sh\necho \"ran $1\"\n[ \"$1\" = \(event.kebabCaseName) ] && { \(misbehave); }\nexit 0\n"
             try script.write(toFile: base + "/10-hook.sh", atomically: true, encoding: .utf8)
             chmod(base + "/10-hook.sh", 0o755)
-            let events = WriterEvent.allCases.filter { $0 != .identify }.map { "\"\(HookArgument.of($0))\"" }.joined(separator: ", ")
+            let events = WriterEvent.allCases.filter { $0 != .identify }.map { "\"\($0.kebabCaseName)\"" }.joined(separator: ", ")
             try """
                 {"name": "\(writerName)", "hooks": "\(base)", "hook-timeout-ms": 300, "events": [\(events)],
                  "components": [{"name": "data", "files": [{"path": "\(data)", "recursive": true}]}]}
@@ -87,20 +87,6 @@ private struct Behaviour: Sendable, CustomStringConvertible {
         case .swift: events(of: process).contains("Abort")
         case .c: process.output.contains("{\"event\": \"Abort\"")
         case .hook: process.output.contains(": ran abort")
-        }
-    }
-}
-
-/// The first argument quiesce-hook-writer gives a hook for an event.
-private enum HookArgument {
-    static func of(_ event: WriterEvent) -> String {
-        switch event {
-        case .freeze: "freeze"
-        case .thaw: "thaw"
-        default:
-            event.methodName.unicodeScalars.reduce(into: "") { text, scalar in
-                if ("A"..."Z").contains(scalar) { text += (text.isEmpty ? "" : "-") + String(scalar).lowercased() } else { text.unicodeScalars.append(scalar) }
-            }
         }
     }
 }

@@ -60,3 +60,14 @@ struct SessionPhaseTests {
         #expect(SessionStep.postRestore.phaseOnSuccess == .restored)
     }
 }
+
+@Suite("Event names")
+struct EventNameTests {
+    @Test("Kebab-case names are qemu-ga's freeze and thaw, and the others by their words")
+    func kebabCase() {
+        #expect(WriterEvent.freeze.kebabCaseName == "freeze")
+        #expect(WriterEvent.thaw.kebabCaseName == "thaw")
+        #expect(WriterEvent.prepareForSnapshot.kebabCaseName == "prepare-for-snapshot")
+        #expect(WriterEvent.backupShutdown.kebabCaseName == "backup-shutdown")
+    }
+}
