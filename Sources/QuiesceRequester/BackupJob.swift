@@ -154,19 +154,8 @@ public struct BackupJob: Sendable {
         }()
         defer { printer?.cancel() }
         do {
-            attempt.metadata = try await session.gatherWriterMetadata()
-            report("\(attempt.metadata.count) writer(s): \(attempt.metadata.map(\.name).joined(separator: ", "))")
-            let present = Set(attempt.metadata.map(\.name))
-            if let missing = policies.filter({ $0.value == .required && !present.contains($0.key) }).keys.sorted().first {
-                let failed = try await session.writerStatus().first { $0.name == missing }
-                throw QuiesceError(.failed, "required writer \(missing) " + (failed.map { "failed Identify: \($0.message)" } ?? "is not on the bus"))
-            }
-            let rules = policies.filter { present.contains($0.key) }.map { (writer: $0.key, component: String?.none, policy: $0.value) }
-            if !rules.isEmpty { try await session.setWriterPolicy(rules) }
-            try await session.addVolumes(volumes)
-            try await session.prepareForBackup(type: backupType)
-            let snapshotSet = try await session.doSnapshotSet(provider: provider)
-            report("snapshot set \(snapshotSet.id) is ready")
+            let steps = SnapshotSteps(volumes: volumes, backupType: backupType, provider: provider, policies: policies)
+            attempt.metadata = try await steps.run(session, report: report).metadata
             attempt.document = try await copyOut(session, into: target, report: report)
             attempt.statuses = try await session.writerStatus()
             try await session.close()

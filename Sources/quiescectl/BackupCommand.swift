@@ -20,6 +20,15 @@ struct BackupCommand: AsyncParsableCommand {
 
             Exit status: 0 every component is application-consistent; 3 the backup was made but \
             some components are only crash-consistent; 1 no backup was made.
+
+            With --exec, your backup tool copies the data instead: `quiescectl backup --volume \
+            /srv/notes --exec -- restic -r /backups/repo backup /srv/notes`. The snapshot set is \
+            held while the command runs; as root, each snapshot is mounted read-only over its \
+            volume in a private mount namespace, so the tool records the real paths (not root: \
+            read the snapshots at $QUIESCE_SNAPSHOTS). The command finds the backup document at \
+            $QUIESCE_DOCUMENT (back it up too), the set's id at $QUIESCE_SNAPSHOT_SET_ID. Its exit \
+            status is the backup's result; quiescectl exits with it when it failed, else 0 or 3 \
+            as above.
             """
     )
 
@@ -38,7 +47,16 @@ struct BackupCommand: AsyncParsableCommand {
     var volumes: [String] = []
 
     @Option(name: .customLong("to"), help: ArgumentHelp("An empty or new directory for the backup.", valueName: "dir"))
-    var destination: String
+    var destination: String?
+
+    @Flag(name: .customLong("exec"), help: "Hand the held snapshot set to the command after -- (restic, borg, tar ...) instead of copying it.")
+    var exec = false
+
+    @Option(name: .customLong("document"), help: ArgumentHelp("With --exec: write the backup document to this new file (else a temporary one).", valueName: "file"))
+    var documentPath: String?
+
+    @Argument(parsing: .postTerminator, help: ArgumentHelp("With --exec: the command and its arguments.", valueName: "command"))
+    var command: [String] = []
 
     @Option(help: "full, incremental, differential, log, copy or other.")
     var type = "full"
@@ -72,6 +90,14 @@ struct BackupCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard !volumes.isEmpty else { throw ValidationError("name at least one --volume") }
+        if exec {
+            guard !command.isEmpty else { throw ValidationError("--exec needs the command after --, e.g. --exec -- restic backup /srv/data") }
+            guard destination == nil else { throw ValidationError("--exec and --to exclude each other: the command copies the data") }
+            guard retries == 0 else { throw ValidationError("--retry is not available with --exec (the command runs once)") }
+        } else {
+            guard destination != nil else { throw ValidationError("name the backup's directory with --to, or hand the snapshot to a command with --exec -- COMMAND") }
+            guard command.isEmpty, documentPath == nil else { throw ValidationError("a command after -- and --document need --exec") }
+        }
         guard BackupType(rawValue: type) != nil else {
             throw ValidationError("--type must be one of \(BackupType.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -95,14 +121,21 @@ struct BackupCommand: AsyncParsableCommand {
         return commands
     }
 
-    func run() async throws {
-        let cwd = FileManager.default.currentDirectoryPath
-        let absolute = { (path: String) in URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: cwd)).standardizedFileURL.path }
+    private var policies: [String: WriterPolicy] {
         var policies: [String: WriterPolicy] = [:]
         for writer in required { policies[writer] = .required }
         for writer in optional { policies[writer] = .optional }
+        return policies
+    }
+
+    private func absolute(_ path: String) -> String {
+        URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)).standardizedFileURL.path
+    }
+
+    func run() async throws {
+        if exec { return try await runExec() }
         let job = BackupJob(
-            volumes: volumes.map(absolute), destination: absolute(destination),
+            volumes: volumes.map(absolute), destination: absolute(destination!),
             backupType: BackupType(rawValue: type)!, provider: provider, policies: policies,
             retry: retries > 0 ? RetryPolicy(maxRetries: retries, delay: .milliseconds(Int64(retryDelay * 1000)), restartAfter: restartAfter) : nil,
             restartCommands: try parsedRestartCommands()
@@ -141,5 +174,29 @@ struct BackupCommand: AsyncParsableCommand {
         case .partial: throw ExitCode(3)
         case .failed: throw ExitCode(1)
         }
+    }
+
+    /// `--exec`: the snapshot set held while the command runs.
+    private func runExec() async throws {
+        let job = ExecBackupJob(
+            volumes: volumes.map(absolute), command: command, documentPath: documentPath.map(absolute),
+            backupType: BackupType(rawValue: type)!, provider: provider, policies: policies
+        )
+        let client = try await connect(busOptions)
+        let outcome: ExecBackupJob.Outcome
+        do {
+            outcome = try await job.run(with: client) { line in
+                FileHandle.standardError.write(Data((line + "\n").utf8))
+            }
+        } catch let error as QuiesceError where error.code == .peerGone {
+            throw Self.failure("quiesced is not running on \(busOptions.bus) (\(error.message))")
+        } catch let error as QuiesceError {
+            throw Self.failure(error.code == .failed ? error.message : "\(error.message) (\(error.code.rawValue))")
+        }
+        if json { print(try JSONCoding.encode(outcome.document, pretty: true)) }
+        let partial = outcome.document.writers.contains { $0.status.state == .failedAtIdentify || $0.components.contains { $0.consistency == .crashConsistent } }
+        FileHandle.standardError.write(Data("backup \(outcome.commandStatus == 0 ? (partial ? "partial" : "succeeded") : "failed"): \(command[0]) exited with \(outcome.commandStatus)\n".utf8))
+        if outcome.commandStatus != 0 { throw ExitCode(outcome.commandStatus) }
+        if partial { throw ExitCode(3) }
     }
 }

@@ -1,0 +1,28 @@
+/// The steps every backup takes up to a held snapshot set: Identify, the requester's policies,
+/// the volumes, PrepareForBackup and DoSnapshotSet. `BackupJob` then copies the data out;
+/// `ExecBackupJob` hands the set to a command.
+struct SnapshotSteps: Sendable {
+    var volumes: [String]
+    var backupType: BackupType
+    var provider: String?
+    var policies: [String: WriterPolicy]
+
+    /// Runs the steps on `session`; returns the writers' metadata and the snapshot set. A writer
+    /// marked required that is not there, or failed Identify, fails them before anything is frozen.
+    func run(_ session: RequesterSession, report: @Sendable (String) -> Void) async throws -> (metadata: [WriterMetadata], set: SnapshotSetResult) {
+        let metadata = try await session.gatherWriterMetadata()
+        report("\(metadata.count) writer(s): \(metadata.map(\.name).joined(separator: ", "))")
+        let present = Set(metadata.map(\.name))
+        if let missing = policies.filter({ $0.value == .required && !present.contains($0.key) }).keys.sorted().first {
+            let failed = try await session.writerStatus().first { $0.name == missing }
+            throw QuiesceError(.writerFailed, "required writer \(missing) " + (failed.map { "failed Identify: \($0.message)" } ?? "is not on the bus"))
+        }
+        let rules = policies.filter { present.contains($0.key) }.map { (writer: $0.key, component: String?.none, policy: $0.value) }
+        if !rules.isEmpty { try await session.setWriterPolicy(rules) }
+        try await session.addVolumes(volumes)
+        try await session.prepareForBackup(type: backupType)
+        let set = try await session.doSnapshotSet(provider: provider)
+        report("snapshot set \(set.id) is ready")
+        return (metadata, set)
+    }
+}
