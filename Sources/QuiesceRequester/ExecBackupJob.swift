@@ -26,6 +26,9 @@ public struct ExecBackupJob: Sendable {
     public var provider: String?
     /// Writers marked required or optional (unmarked writers are optional).
     public var policies: [String: WriterPolicy]
+    /// How long to wait for another backup's snapshot to finish (`Busy`) before failing: two
+    /// runs of a timer that collide wait for each other.
+    public var busyWait: Duration
 
     /// What the run ended with.
     public struct Outcome: Sendable {
@@ -40,8 +43,9 @@ public struct ExecBackupJob: Sendable {
     /// Describes a backup through `command`.
     public init(
         volumes: [String], command: [String], documentPath: String? = nil, backupType: BackupType = .full, provider: String? = nil,
-        policies: [String: WriterPolicy] = [:]
+        policies: [String: WriterPolicy] = [:], busyWait: Duration = .seconds(600)
     ) {
+        self.busyWait = busyWait
         self.volumes = volumes
         self.command = command
         self.documentPath = documentPath
@@ -66,7 +70,8 @@ public struct ExecBackupJob: Sendable {
         let set: SnapshotSetResult
         do {
             documentFile = try DocumentFile(path: documentPath)
-            set = try await SnapshotSteps(volumes: volumes, backupType: backupType, provider: provider, policies: policies).run(session, report: report).set
+            let steps = SnapshotSteps(volumes: volumes, backupType: backupType, provider: provider, policies: policies, busyWait: busyWait)
+            set = try await steps.run(session, report: report).set
             try documentFile.write(try await session.backupDocument())
         } catch {
             report("no snapshot set: \(error)")

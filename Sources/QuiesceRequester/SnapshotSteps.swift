@@ -6,6 +6,9 @@ struct SnapshotSteps: Sendable {
     var backupType: BackupType
     var provider: String?
     var policies: [String: WriterPolicy]
+    /// How long DoSnapshotSet waits for another session's snapshot (`Busy`) to finish, trying
+    /// again with a growing pause; zero: Busy fails the steps at once.
+    var busyWait: Duration = .zero
 
     /// Runs the steps on `session`; returns the writers' metadata and the snapshot set. A writer
     /// marked required that is not there, or failed Identify, fails them before anything is frozen.
@@ -21,8 +24,23 @@ struct SnapshotSteps: Sendable {
         if !rules.isEmpty { try await session.setWriterPolicy(rules) }
         try await session.addVolumes(volumes)
         try await session.prepareForBackup(type: backupType)
-        let set = try await session.doSnapshotSet(provider: provider)
+        let set = try await snapshotSet(session, report: report)
         report("snapshot set \(set.id) is ready")
         return (metadata, set)
+    }
+
+    /// DoSnapshotSet, waiting out `Busy` within ``busyWait`` (the session stays prepared).
+    private func snapshotSet(_ session: RequesterSession, report: @Sendable (String) -> Void) async throws -> SnapshotSetResult {
+        let deadline = ContinuousClock.now + busyWait
+        var pause: Duration = .milliseconds(250)
+        while true {
+            do {
+                return try await session.doSnapshotSet(provider: provider)
+            } catch let error as QuiesceError where error.code == .busy && ContinuousClock.now + pause < deadline {
+                report("another backup is taking its snapshot (Busy): waiting \(pause) and trying again")
+                try await Task.sleep(for: pause)
+                pause = min(pause * 2, .seconds(5))
+            }
+        }
     }
 }

@@ -55,6 +55,9 @@ struct BackupCommand: AsyncParsableCommand {
     @Option(name: .customLong("document"), help: ArgumentHelp("With --exec: write the backup document to this new file (else a temporary one).", valueName: "file"))
     var documentPath: String?
 
+    @Option(help: ArgumentHelp("With --exec: how long to wait for another backup's snapshot to finish (Busy).", valueName: "seconds"))
+    var busyWait: Double = 600
+
     @Argument(parsing: .postTerminator, help: ArgumentHelp("With --exec: the command and its arguments.", valueName: "command"))
     var command: [String] = []
 
@@ -94,6 +97,7 @@ struct BackupCommand: AsyncParsableCommand {
             guard !command.isEmpty else { throw ValidationError("--exec needs the command after --, e.g. --exec -- restic backup /srv/data") }
             guard destination == nil else { throw ValidationError("--exec and --to exclude each other: the command copies the data") }
             guard retries == 0 else { throw ValidationError("--retry is not available with --exec (the command runs once)") }
+            guard busyWait >= 0, busyWait <= 86_400 else { throw ValidationError("--busy-wait must be 0 to 86400 seconds") }
         } else {
             guard destination != nil else { throw ValidationError("name the backup's directory with --to, or hand the snapshot to a command with --exec -- COMMAND") }
             guard command.isEmpty, documentPath == nil else { throw ValidationError("a command after -- and --document need --exec") }
@@ -180,7 +184,7 @@ struct BackupCommand: AsyncParsableCommand {
     private func runExec() async throws {
         let job = ExecBackupJob(
             volumes: volumes.map(absolute), command: command, documentPath: documentPath.map(absolute),
-            backupType: BackupType(rawValue: type)!, provider: provider, policies: policies
+            backupType: BackupType(rawValue: type)!, provider: provider, policies: policies, busyWait: .milliseconds(Int64(busyWait * 1000))
         )
         let client = try await connect(busOptions)
         let outcome: ExecBackupJob.Outcome

@@ -109,6 +109,21 @@ struct ExecBackupTests {
         }
     }
 
+    @Test("Two runs that collide: the second waits for the first's snapshot (Busy) instead of failing")
+    func collidingRunsWait() async throws {
+        try await Harness.with { harness in
+            try await harness.startCoordinator()
+            let volume = try harness.folder("volume")
+            let slow = try await harness.startFlakyWriter("slow", volume: volume, ["--at", "Freeze", "--mode", "slow", "--delay-ms", "2000", "--times", "1"])
+            let first = Task { try await harness.quiescectl(["backup", "--volume", volume, "--exec", "--", "/bin/true"]) }
+            try await Harness.waitUntil("the first backup is frozen") { events(of: slow).contains("Freeze") }
+            let second = try await harness.quiescectl(["backup", "--volume", volume, "--busy-wait", "30", "--exec", "--", "/bin/true"])
+            #expect(second.status == 0, "\(second.stderr)")
+            #expect(second.stderr.contains("another backup is taking its snapshot (Busy): waiting"), "\(second.stderr)")
+            #expect(try await first.value.status == 0)
+        }
+    }
+
     @Test("The command's failure is the backup's: BackupComplete(succeeded=false), quiescectl exits with its status; bad command lines are refused")
     func commandFails() async throws {
         try await Harness.with { harness in
