@@ -55,9 +55,12 @@ public struct RestoreJob: Sendable {
             throw QuiesceError(.failed, "nothing was restored: \(error)")
         }
         try await session.postRestore(succeeded: true)
-        let statuses = try await session.writerStatus()
-        _ = try? await session.close()
-        let failed = statuses.contains { $0.lastEvent == .postRestore && $0.hasFailed }
+        // The status Close returns is the final one (after BackupShutdown; a failure stays).
+        // Without it nobody knows how the writers took PostRestore: the replaced data is kept.
+        let closed = try? await session.close()
+        if closed == nil { report("the session could not be closed: what the restore replaced is kept") }
+        let statuses = closed ?? []
+        let failed = closed == nil || statuses.contains { $0.state == .failedAtPostRestore }
         let kept = try transaction.finish(keepReplaced: keepReplaced || failed)
         for path in kept { report("what the restore replaced is kept in \(path)") }
         return Outcome(statuses: statuses, kept: kept)

@@ -67,19 +67,26 @@ struct HookRunner: Sendable {
                 options.teardownSequence = [.send(signal: .terminate, allowedDurationToNextStep: .seconds(2))]
                 let environment = Environment.inherit.updating(["QUIESCE_SESSION": session, "QUIESCE_HOOK_ARGUMENT": argument])
                 let file = FileDescriptor(rawValue: descriptor)
-                do {
-                    let result = try await Subprocess.run(
-                        .path(FilePath(hook)), arguments: [argument], environment: environment, platformOptions: options,
-                        input: .none,
-                        output: .fileDescriptor(file, closeAfterSpawningProcess: false),
-                        error: .fileDescriptor(file, closeAfterSpawningProcess: false)
-                    )
-                    return .exited(result.terminationStatus)
-                } catch is CancellationError {
-                    return .timedOut
-                } catch {
-                    return Task.isCancelled ? .timedOut : .failed("\(error)")
+                // "Text file busy" passes: a hook just written may still be open in a process
+                // that was starting at that moment (it inherited the writer's descriptor).
+                for attempt in 1...5 {
+                    do {
+                        let result = try await Subprocess.run(
+                            .path(FilePath(hook)), arguments: [argument], environment: environment, platformOptions: options,
+                            input: .none,
+                            output: .fileDescriptor(file, closeAfterSpawningProcess: false),
+                            error: .fileDescriptor(file, closeAfterSpawningProcess: false)
+                        )
+                        return .exited(result.terminationStatus)
+                    } catch is CancellationError {
+                        return .timedOut
+                    } catch let error as SubprocessError where error.underlyingError == Errno.textFileBusy && attempt < 5 {
+                        try? await Task.sleep(for: .milliseconds(20 * attempt))
+                    } catch {
+                        return Task.isCancelled ? .timedOut : .failed("\(error)")
+                    }
                 }
+                return .failed("the hook stayed busy (open for writing)")
             }
             group.addTask {
                 try? await Task.sleep(for: timeout)

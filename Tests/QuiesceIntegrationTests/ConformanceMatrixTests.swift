@@ -70,8 +70,7 @@ private struct Behaviour: Sendable, CustomStringConvertible {
             for directory in [harness.bus.directory + "/hooks", base] { chmod(directory, 0o755) }
             let misbehave = exitStatus.map { "echo 'the hook vetoed on purpose'; exit \($0)" } ?? "exec sleep 5"
             let script = "#!/bin/sh\necho \"ran $1\"\n[ \"$1\" = \(event.kebabCaseName) ] && { \(misbehave); }\nexit 0\n"
-            try script.write(toFile: base + "/10-hook.sh", atomically: true, encoding: .utf8)
-            chmod(base + "/10-hook.sh", 0o755)
+            try Harness.writeExecutable(base + "/10-hook.sh", script)
             let events = WriterEvent.allCases.filter { $0 != .identify }.map { "\"\($0.kebabCaseName)\"" }.joined(separator: ", ")
             try """
                 {"name": "\(writerName)", "hooks": "\(base)", "hook-timeout-ms": 300, "events": [\(events)],

@@ -20,8 +20,7 @@ private struct HookFolder {
         try FileManager.default.createDirectory(atPath: hooks, withIntermediateDirectories: true)
         for directory in [harness.bus.directory + "/hooksets", base, hooks] { chmod(directory, 0o755) }
         for (script, body) in scripts {
-            try ("#!/bin/sh\n" + body + "\n").write(toFile: hooks + "/" + script, atomically: true, encoding: .utf8)
-            chmod(hooks + "/" + script, 0o755)
+            try Harness.writeExecutable(hooks + "/" + script, "#!/bin/sh\n" + body + "\n")
         }
         let data = volume + "/" + name
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
@@ -61,8 +60,7 @@ struct HookWriterTests {
             let volume = try harness.folder("volume")
             let set = try HookFolder.make(harness, name: "app", volume: volume, scripts: [:])
             let script = try String(contentsOfFile: PrivateBus.repository + "/Examples/Hooks/sqlite-lock", encoding: .utf8)
-            try script.write(toFile: set.hooks + "/50-sqlite-lock", atomically: true, encoding: .utf8)
-            chmod(set.hooks + "/50-sqlite-lock", 0o755)
+            try Harness.writeExecutable(set.hooks + "/50-sqlite-lock", script)
             let database = set.data + "/app.db"
             _ = try await harness.run("/usr/bin/sqlite3", [database, "CREATE TABLE notes(text); INSERT INTO notes VALUES ('before');"])
             let writer = try await set.start(harness, "app", environment: ["SQLITE_DATABASE": database, "SQLITE_FIFO": harness.bus.directory + "/lock.fifo"])
@@ -126,7 +124,7 @@ struct HookWriterTests {
             #expect(left.status != 0, "the hook was killed: \(left.stdout)")
 
             let unsafe = try HookFolder.make(harness, name: "unsafe", volume: volume, scripts: ["10-open.sh": "exit 0"])
-            chmod(unsafe.hooks + "/10-open.sh", 0o777)
+            chmod(unsafe.hooks + "/10-open.sh", 0o777)  // group and others may write it
             let refused = try await harness.run(Harness.binDirectory + "/quiesce-hook-writer", ["--address", harness.bus.address, "--config", unsafe.config])
             #expect(refused.status != 0)
             #expect(refused.stderr.contains("refusing \(unsafe.hooks)/10-open.sh: group or others may change it"), "\(refused.stderr)")

@@ -41,6 +41,18 @@ public final class Harness: @unchecked Sendable {
         return result
     }
 
+    /// Writes an executable script. Through a close-on-exec descriptor: tests run in parallel in
+    /// one process, and a child started meanwhile must not inherit it (exec of a file open for
+    /// writing fails with "Text file busy").
+    public static func writeExecutable(_ path: String, _ text: String) throws {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o755)
+        guard descriptor >= 0 else { throw TestFailure("cannot create \(path): \(String(cString: strerror(errno)))") }
+        defer { close(descriptor) }
+        let bytes = Array(text.utf8)
+        guard write(descriptor, bytes, bytes.count) == bytes.count else { throw TestFailure("cannot write \(path)") }
+        fchmod(descriptor, 0o755)
+    }
+
     /// A folder inside the test's temporary folder, created.
     public func folder(_ name: String) throws -> String {
         let path = bus.directory + "/" + name
