@@ -69,6 +69,7 @@ struct SessionEndpoint: Session1Methods {
     }
 
     func preRestore(_ document: String, options: Session1.PreRestoreOptions, call: BusMethodCall) async throws {
+        try requireOwner(call)  // before 16 MiB of JSON is read for anyone else
         guard document.utf8.count <= InputLimits.restoreDocumentBytes else {
             throw QuiesceError(.tooLarge, "the backup document is \(document.utf8.count) bytes; the limit is \(InputLimits.restoreDocumentBytes)")
         }
@@ -92,11 +93,16 @@ struct SessionEndpoint: Session1Methods {
 
     /// Runs one step of the owner's, after the steps before it.
     private func step<T: Sendable>(_ call: BusMethodCall, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try requireOwner(call)
+        await session.touch()
+        return try await queue.withPermit { try await body() }
+    }
+
+    /// Throws `AccessDenied` unless the call comes from the connection that created the session.
+    private func requireOwner(_ call: BusMethodCall) throws(QuiesceError) {
         guard call.sender == session.owner else {
             throw QuiesceError(.accessDenied, "only the connection that created session \(session.id) may drive it")
         }
-        await session.touch()
-        return try await queue.withPermit { try await body() }
     }
 
     /// Whether `sender` runs as the session owner's user or as root.

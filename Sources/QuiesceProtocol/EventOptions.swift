@@ -18,8 +18,8 @@ extension Writer1.EventOptions {
     /// coordinator may send more.)
     public func validate(for event: WriterEvent) throws(QuiesceError) {
         func invalid(_ message: String) -> QuiesceError { QuiesceError(.invalidArgument, message) }
-        if let components, components.count > InputLimits.filesPerWriter || !components.allSatisfy({ !$0.isEmpty && $0.utf8.count <= 1024 }) {
-            throw invalid("components must be at most \(InputLimits.filesPerWriter) component paths of 1 to 1024 bytes")
+        if let components, components.count > InputLimits.componentsPerWriter || !components.allSatisfy({ !$0.isEmpty && $0.utf8.count <= 1024 }) {
+            throw invalid("components must be at most \(InputLimits.componentsPerWriter) component paths of 1 to 1024 bytes")
         }
         if let snapshotSetId, !Identifiers.isValid(snapshotSetId) { throw invalid("snapshot-set-id must be an id") }
         if let volumes, volumes.count > InputLimits.volumesPerSet || !volumes.allSatisfy(PathRules.isAbsoluteNormalized) {

@@ -31,9 +31,9 @@ public struct EventReply: Sendable, Hashable {
         )
     }
 
-    /// Reads a reply. `state` is required; `failure` (empty: none), `message`, `duration-us`
-    /// and `components` are optional; a failure code that is not one of ``FailureCode``'s is
-    /// an `InvalidArgument`.
+    /// Reads a reply. `state` is required, and `code` in a component's `failure`; `failure`
+    /// (empty: none), `message`, `duration-us` and `components` are optional; a failure code
+    /// that is not one of ``FailureCode``'s is an `InvalidArgument`.
     public init(_ wire: Writer1.EventResult) throws(QuiesceError) {
         guard let state = wire.state else { throw QuiesceError(.invalidArgument, "the result has no state") }
         let failureText = wire.failure ?? ""
@@ -42,12 +42,18 @@ public struct EventReply: Sendable, Hashable {
             throw QuiesceError(.invalidArgument, "failure \(failureText.debugDescription) is not a failure code; expected one of \(FailureCode.allCases.map(\.rawValue).joined(separator: ", ")) or empty")
         }
         result = EventResult(state: state, failure: failure, message: wire.message ?? "", durationMicroseconds: wire.durationUs ?? 0)
-        components = (wire.components ?? [:]).map { path, report in
-            ComponentStatus(
-                fullPath: path, failureMessages: report.failureMessages ?? [:],
-                failure: report.failure.map { ComponentFailure(code: $0.code ?? .nonRetryable, applicationError: $0.applicationError ?? 0, message: $0.message ?? "") },
+        var components: [ComponentStatus] = []
+        for (path, report) in wire.components ?? [:] {
+            var failure: ComponentFailure?
+            if let reported = report.failure {
+                guard let code = reported.code else { throw QuiesceError(.invalidArgument, "the failure of component \(path) has no code") }
+                failure = ComponentFailure(code: code, applicationError: reported.applicationError ?? 0, message: reported.message ?? "")
+            }
+            components.append(ComponentStatus(
+                fullPath: path, failureMessages: report.failureMessages ?? [:], failure: failure,
                 backupMetadata: report.backupMetadata, restoreMetadata: report.restoreMetadata
-            )
-        }.sorted { $0.fullPath < $1.fullPath }
+            ))
+        }
+        self.components = components.sorted { $0.fullPath < $1.fullPath }
     }
 }

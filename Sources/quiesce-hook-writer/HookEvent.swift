@@ -1,13 +1,11 @@
 import QuiesceWriter
 
-/// The first argument a hook gets for each event: `freeze` and `thaw` as qemu-guest-agent's
-/// fsfreeze hooks, the other events by their kebab-case names.
+/// A hook's first argument is its event's kebab-case name (``WriterEvent/kebabCaseName``):
+/// `freeze` and `thaw` as qemu-guest-agent's fsfreeze hooks get them, then
+/// `prepare-for-snapshot` and the others.
 enum HookEvent {
-    /// The argument of `event`: its kebab-case name (`freeze`, `thaw`, `prepare-for-snapshot`).
-    static func argument(_ event: WriterEvent) -> String { event.kebabCaseName }
-
     /// Every argument a hook may get (Identify runs no hook).
-    static let arguments = WriterEvent.allCases.filter { $0 != .identify }.map(argument)
+    static let arguments = WriterEvent.allCases.filter { $0 != .identify }.map(\.kebabCaseName)
 
     /// What a hook's exit status means (documented in docs/writers/hooks.md): 0 success,
     /// 75 (EX_TEMPFAIL) retryable, 73 (EX_CANTCREAT) out-of-resources, 65 (EX_DATAERR)

@@ -34,10 +34,15 @@ struct HookSet: Codable, Sendable {
     /// silently), and so are hooks directories anyone but root or this user can change.
     static func load(_ path: String) throws -> HookSet {
         let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+        do {
+            let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int ?? 0
+            guard size <= 1 << 20 else { throw HookError("the hook set \(path) is over 1 MiB") }
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch let error as HookError {
+            throw error
+        } catch {
             throw HookError("cannot read the hook set \(path): \(error.localizedDescription)")
         }
-        guard data.count <= 1 << 20 else { throw HookError("the hook set \(path) is over 1 MiB") }
         let text = String(decoding: data, as: UTF8.self)
         let set: HookSet
         do {

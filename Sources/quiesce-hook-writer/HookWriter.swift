@@ -59,7 +59,7 @@ final class HookWriter: Writer, @unchecked Sendable {
 
     /// Runs the event's hooks if the hook set asks for that event.
     private func runIfAsked(_ event: WriterEvent, _ session: WriterSession) async throws -> Bool {
-        let argument = HookEvent.argument(event)
+        let argument = event.kebabCaseName
         guard set.runEvents.contains(argument) else { return true }
         _ = try await run(try currentHooks(), argument, session)
         return true

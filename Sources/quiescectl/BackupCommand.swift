@@ -150,10 +150,8 @@ struct BackupCommand: AsyncParsableCommand {
             document = try await job.run(with: client) { line in
                 FileHandle.standardError.write(Data((line + "\n").utf8))
             }
-        } catch let error as QuiesceError where error.code == .peerGone {
-            throw Self.failure("quiesced is not running on \(busOptions.bus) (\(error.message))")
         } catch let error as QuiesceError {
-            throw Self.failure(error.code == .failed ? error.message : "\(error.message) (\(error.code.rawValue))")
+            throw Self.failure(explanation(error, busOptions))
         } catch {
             throw Self.failure("\(error)")
         }
@@ -192,10 +190,8 @@ struct BackupCommand: AsyncParsableCommand {
             outcome = try await job.run(with: client) { line in
                 FileHandle.standardError.write(Data((line + "\n").utf8))
             }
-        } catch let error as QuiesceError where error.code == .peerGone {
-            throw Self.failure("quiesced is not running on \(busOptions.bus) (\(error.message))")
         } catch let error as QuiesceError {
-            throw Self.failure(error.code == .failed ? error.message : "\(error.message) (\(error.code.rawValue))")
+            throw Self.failure(explanation(error, busOptions))
         }
         if json { print(try JSONCoding.encode(outcome.document, pretty: true)) }
         let partial = outcome.document.writers.contains { $0.status.state == .failedAtIdentify || $0.components.contains { $0.consistency == .crashConsistent } }

@@ -53,9 +53,17 @@ func connect(_ options: BusOptions) async throws -> QuiesceClient {
 func explained<T>(_ options: BusOptions, _ body: () async throws -> T) async throws -> T {
     do {
         return try await body()
-    } catch let error as QuiesceError where error.code == .peerGone {
-        throw CommandFailure("quiesced is not running on \(options.bus) (\(error.message)); start it, or choose the bus with --system, --user or --address")
     } catch let error as QuiesceError {
-        throw CommandFailure(error.code == .failed ? error.message : "\(error.message) (\(error.code.rawValue))")
+        throw CommandFailure(explanation(error, options))
+    }
+}
+
+/// A Quiesce error in words for the command line: the message, with the error's name unless it
+/// is a failure of our own, and what to check when quiesced is not running.
+func explanation(_ error: QuiesceError, _ options: BusOptions) -> String {
+    switch error.code {
+    case .peerGone: "quiesced is not running on \(options.bus) (\(error.message)); start it, or choose the bus with --system, --user or --address"
+    case .failed: error.message
+    default: "\(error.message) (\(error.code.rawValue))"
     }
 }

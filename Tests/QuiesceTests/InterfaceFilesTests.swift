@@ -44,5 +44,7 @@ struct InterfaceFilesTests {
         }
         let result = Writer1.EventResult(state: .waitingForThaw, failure: "", components: ["db": .init(failure: .init(code: .retryable, message: "busy"))])
         #expect(try Writer1.EventResult(busValue: result.busValue) == result)
+        // As event-result.schema.json says: a component failure needs its code.
+        #expect(throws: QuiesceError.self) { try EventReply(Writer1.EventResult(state: .stable, components: ["db": .init(failure: .init(message: "busy"))])) }
     }
 }
