@@ -45,6 +45,10 @@ snapshots=$(ls "$DEMO/state/snapshots" | wc -l)
 echo "snapshot sets left behind: $snapshots"
 [ "$snapshots" -eq 0 ]
 
+step "quiescectl writers and history (files is stable again; its veto is remembered)"
+"$BIN/quiescectl" writers --address "$BUS_ADDRESS"
+"$BIN/quiescectl" history --address "$BUS_ADDRESS"
+
 step "quiescectl restore --dry-run (what a restore would change; nothing is touched)"
 "$BIN/quiescectl" restore --address "$BUS_ADDRESS" --from "$DEMO/backup" --dry-run --component notes/sqlite/notes
 

@@ -14,6 +14,8 @@ public struct WriterStatus: Codable, Sendable, Hashable {
     public var message: String
     /// The last event sent to the writer.
     public var lastEvent: WriterEvent?
+    /// The event the writer first failed in the session, if it failed one.
+    public var failedEvent: WriterEvent?
     /// How long each event took, in milliseconds, by event method name.
     public var eventMilliseconds: [String: Double]
     /// Per component: failure messages, component failures and metadata the writer set.
@@ -28,6 +30,7 @@ public struct WriterStatus: Codable, Sendable, Hashable {
         failure: FailureCode? = nil,
         message: String = "",
         lastEvent: WriterEvent? = nil,
+        failedEvent: WriterEvent? = nil,
         eventMilliseconds: [String: Double] = [:],
         components: [ComponentStatus] = []
     ) {
@@ -38,6 +41,7 @@ public struct WriterStatus: Codable, Sendable, Hashable {
         self.failure = failure
         self.message = message
         self.lastEvent = lastEvent
+        self.failedEvent = failedEvent
         self.eventMilliseconds = eventMilliseconds
         self.components = components
     }

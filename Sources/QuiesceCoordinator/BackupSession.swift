@@ -34,6 +34,14 @@ actor BackupSession {
     private var restoreDocument: BackupDocument?
     /// Where a restore session puts the volumes, when not over the volumes themselves.
     private var alternateLocation: String?
+    /// What the requester said at BackupComplete.
+    private var backupSucceeded: Bool?
+    /// When the session was created.
+    private let started = Date()
+    /// The phase the session had reached when it was closed, and why it was closed.
+    private var ending: (phase: SessionPhase, reason: String)?
+    /// The last step that failed, with its error (for the history).
+    private var stepError: String?
 
     private let caller: WriterCaller
     private let directory: WriterDirectory
@@ -309,6 +317,7 @@ actor BackupSession {
         try require(.backupComplete)
         try requireRequiredWriters(for: "BackupComplete")
         progress("backup-complete", "BackupComplete to \(activeNames().count) writer(s)")
+        backupSucceeded = succeeded
         await send(.backupComplete, to: activeNames(), options: EventOptions(succeeded: succeeded))
         completed(.backupComplete)
     }
@@ -395,8 +404,10 @@ actor BackupSession {
     /// Ends the session: a backup that did not reach BackupComplete gets Abort, a restore nobody
     /// finished gets PostRestore with `succeeded=false` (so writers reopen what they closed);
     /// BackupShutdown to every writer of the backup or restore; the snapshot set is removed.
-    func close() async {
+    /// `reason` goes into the history.
+    func close(reason: String = "closed by its requester") async {
         guard phase != .closed else { return }
+        ending = (phase, reason)
         if [.prepared, .snapshotDone].contains(phase) {
             await abortWriters(setId: snapshotSet?.id)
         }
@@ -425,7 +436,7 @@ actor BackupSession {
         if [.metadataGathered, .prepared, .snapshotDone, .failed].contains(phase) {
             await abortWriters(setId: snapshotSet?.id)
         }
-        await close()
+        await close(reason: reason)
     }
 
     // MARK: - Status and documents
@@ -474,6 +485,36 @@ actor BackupSession {
             : writers.allSatisfy({ $0.status.state != .failedAtIdentify && $0.components.allSatisfy { $0.consistency == .applicationConsistent } })
                 ? .succeeded : .partial
         return BackupDocument(sessionId: id, backupType: backupType, outcome: outcome, writers: writers, snapshotSet: snapshotSet)
+    }
+
+    /// Notes a step of the requester's that failed, for the history.
+    func noteFailedStep(_ step: String, _ error: QuiesceError) {
+        stepError = "\(step): \(error.code.rawValue): \(error.message)"
+    }
+
+    /// How the session ended, for the history (meaningful once it is closed).
+    var historyRecord: SessionRecord {
+        let lastPhase = ending?.phase ?? phase
+        let kind: SessionRecord.Kind = restoreDocument == nil ? .backup : .restore
+        let document = backupDocument
+        let statuses = participants.values.filter { $0.isSelected || !$0.isIdentified }.map(\.status.withoutMetadata)
+        let outcome: BackupOutcome
+        switch kind {
+        case .backup:
+            outcome = lastPhase == .backupComplete && backupSucceeded == true && document.outcome != .failed ? document.outcome : .failed
+        case .restore:
+            outcome = lastPhase != .restored ? .failed : statuses.contains(where: \.hasFailed) ? .partial : .succeeded
+        }
+        let consistency = Dictionary(document.writers.map { writer in
+            (writer.metadata.name, Dictionary(writer.components.map { ($0.fullPath, $0.consistency) }, uniquingKeysWith: { $1 }))
+        }, uniquingKeysWith: { $1 })
+        return SessionRecord(
+            id: id, kind: kind, ownerUid: ownerUID, started: started, ended: Date(), lastPhase: lastPhase, outcome: outcome,
+            endedBecause: ending?.reason ?? "not closed", error: stepError, snapshotSetId: snapshotSet?.id,
+            volumes: (snapshotSet?.volumes ?? []).map { SessionRecord.VolumeOutcome(volume: $0.volume, provider: $0.provider) },
+            timings: timings,
+            writers: statuses.sorted { $0.name < $1.name }.map { SessionRecord.WriterOutcome(status: $0, consistency: kind == .backup ? consistency[$0.name] ?? [:] : [:]) }
+        )
     }
 
     // MARK: - Helpers

@@ -15,7 +15,8 @@ import QuiesceFiles
 ///   "freeze-command": ["/usr/local/sbin/quiesce-lvm-snapshot", "--volume-group", "vg0"],
 ///   "snapshot-command": ["/usr/local/sbin/quiesce-zfs-snapshot"],
 ///   "timeouts": {"freeze": 20, "prepare-for-snapshot": 120},
-///   "allow-group": "quiesce"
+///   "allow-group": "quiesce",
+///   "history-limit": 200
 /// }
 /// ```
 public struct ConfigurationFile: Codable, Sendable, Equatable {
@@ -45,6 +46,8 @@ public struct ConfigurationFile: Codable, Sendable, Equatable {
     public var sessionIdleTimeoutSeconds: Double?
     /// A group whose members may start sessions.
     public var allowGroup: String?
+    /// The most closed sessions kept in the history.
+    public var historyLimit: Int?
 
     /// Where quiesced looks when no `--config` is given.
     public static let defaultPath = "/etc/quiesce/quiesced.json"
@@ -52,7 +55,7 @@ public struct ConfigurationFile: Codable, Sendable, Equatable {
     /// The keys the file may hold.
     static let keys: Set<String> = [
         "state-dir", "snapshot-root", "provider", "copy-size-limit-mib", "write-hold-limit-seconds", "freeze-command", "snapshot-command",
-        "freeze-helper", "timeouts", "max-calls-in-flight", "max-sessions", "session-idle-timeout-seconds", "allow-group",
+        "freeze-helper", "timeouts", "max-calls-in-flight", "max-sessions", "session-idle-timeout-seconds", "allow-group", "history-limit",
     ]
 
     /// Creates an empty configuration (every default).

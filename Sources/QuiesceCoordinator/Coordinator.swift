@@ -21,6 +21,7 @@ public actor Coordinator: Coordinator1Methods, Service {
     private let providers: [String: any SnapshotProvider]
     private let copyProvider: CopyProvider
     private let snapshots: SnapshotTaker
+    private let history: SessionHistory
     private let snapshotLock = AsyncSemaphore(permits: 1)
     private var object: ExportedObject?
     private var sessions: [String: (endpoint: SessionEndpoint, object: ExportedObject, ownerWatch: Task<Void, Never>)] = [:]
@@ -45,6 +46,7 @@ public actor Coordinator: Coordinator1Methods, Service {
         if let name = configuration.defaultProvider, providers[name] == nil {
             throw QuiesceError(.invalidArgument, "unknown default provider \(name); known: \(providers.keys.sorted().joined(separator: ", "))")
         }
+        self.history = try SessionHistory(stateDirectory: configuration.stateDirectory, limit: configuration.historyLimit)
         self.snapshots = SnapshotTaker(
             providers: providers, ledger: try SnapshotLedger(stateDirectory: configuration.stateDirectory), writeHoldLimit: configuration.writeHoldLimit
         )
@@ -142,6 +144,30 @@ public actor Coordinator: Coordinator1Methods, Service {
         providers.values.sorted { $0.name < $1.name }.map { ($0.name, $0.unavailableReason == nil, $0.unavailableReason ?? $0.summary) }
     }
 
+    /// The newest `count` closed sessions, to those who may run backups.
+    public func listHistory(_ count: UInt32, call: BusMethodCall) async throws -> [SessionRecord] {
+        try await requireHistoryReader(call)
+        guard (1...1000).contains(count) else { throw QuiesceError(.invalidArgument, "count must be 1 to 1000, not \(count)") }
+        do { return try await history.records(count: Int(count)) } catch { throw QuiesceError(.failed, "the history cannot be read: \(error)") }
+    }
+
+    /// One closed session's record.
+    public func getHistory(_ id: String, call: BusMethodCall) async throws -> SessionRecord {
+        try await requireHistoryReader(call)
+        let record: SessionRecord?
+        do { record = try await history.record(id: id) } catch { throw QuiesceError(.failed, "the history cannot be read: \(error)") }
+        guard let record else { throw QuiesceError(.notFound, "no session \(id) in the history (it keeps the newest \(configuration.historyLimit))") }
+        return record
+    }
+
+    /// The history names users, paths and failures: only for those who may run backups.
+    private func requireHistoryReader(_ call: BusMethodCall) async throws {
+        let uid = try await connection.unixUser(of: call.sender)
+        guard configuration.access.allows(uid: uid) else {
+            throw QuiesceError(.accessDenied, "uid \(uid) may not read the session history (root, the coordinator's user and its allowed group may)")
+        }
+    }
+
     /// A new session owned by the caller.
     public func createSession(_ options: Coordinator1.CreateSessionOptions, call: BusMethodCall) async throws -> String {
         try await createSession(owner: call.sender)
@@ -223,12 +249,18 @@ public actor Coordinator: Coordinator1Methods, Service {
         }
     }
 
-    private func removeSession(_ id: String) {
+    private func removeSession(_ id: String) async {
         guard let entry = sessions.removeValue(forKey: id) else { return }
         entry.ownerWatch.cancel()
         entry.object.unexport()
         publishSessions()
-        logger.info("session \(id) closed")
+        let record = await entry.endpoint.session.historyRecord
+        do {
+            try await history.append(record)
+        } catch {
+            logger.error("could not keep session \(id) in the history: \(error)")
+        }
+        logger.info("session \(id) closed: \(record.kind.rawValue) \(record.outcome.rawValue) (\(record.endedBecause))")
         // Once the session's last reply has gone and it is freed, give its memory back.
         Task.detached {
             try? await Task.sleep(for: .milliseconds(200))

@@ -26,8 +26,10 @@ public struct CoordinatorConfiguration: Sendable {
     public var maxSessions: Int
     /// A session whose requester has not called it for this long is aborted and closed.
     public var sessionIdleTimeout: Duration
-    /// Who may create sessions besides root and the coordinator's own user.
+    /// Who may create sessions and read the history besides root and the coordinator's own user.
     public var access: AccessPolicy
+    /// The most closed sessions kept in the history.
+    public var historyLimit: Int
 
     /// Creates a configuration.
     public init(
@@ -43,7 +45,8 @@ public struct CoordinatorConfiguration: Sendable {
         maxCallsInFlight: Int = 120,
         maxSessions: Int = 16,
         sessionIdleTimeout: Duration = .seconds(1800),
-        access: AccessPolicy = AccessPolicy()
+        access: AccessPolicy = AccessPolicy(),
+        historyLimit: Int = 200
     ) {
         self.stateDirectory = stateDirectory
         self.snapshotRoot = snapshotRoot
@@ -58,5 +61,6 @@ public struct CoordinatorConfiguration: Sendable {
         self.maxSessions = maxSessions
         self.sessionIdleTimeout = sessionIdleTimeout
         self.access = access
+        self.historyLimit = historyLimit
     }
 }

@@ -91,11 +91,17 @@ struct SessionEndpoint: Session1Methods {
 
     // MARK: - Helpers
 
-    /// Runs one step of the owner's, after the steps before it.
+    /// Runs one step of the owner's, after the steps before it; a step that fails is noted in
+    /// the session's history.
     private func step<T: Sendable>(_ call: BusMethodCall, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
         try requireOwner(call)
         await session.touch()
-        return try await queue.withPermit { try await body() }
+        do {
+            return try await queue.withPermit { try await body() }
+        } catch {
+            await session.noteFailedStep(call.method, QuiesceError(error))
+            throw error
+        }
     }
 
     /// Throws `AccessDenied` unless the call comes from the connection that created the session.

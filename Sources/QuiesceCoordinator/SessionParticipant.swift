@@ -16,8 +16,11 @@ struct SessionParticipant: Sendable {
     var sentEvents: Set<WriterEvent> = []
     /// Set when PostSnapshot succeeded after a successful Freeze and Thaw.
     var snapshotIsConsistent = false
-    /// The event the writer first failed in this session.
-    var failedEvent: WriterEvent?
+    /// The event the writer first failed in this session (kept in its status).
+    var failedEvent: WriterEvent? {
+        get { status.failedEvent }
+        set { status.failedEvent = newValue }
+    }
     /// The event sent to the writer and not answered yet.
     var inFlight: WriterEvent?
 

@@ -29,6 +29,17 @@ public struct QuiesceClient: Sendable {
         try await coordinator.listProviders().map { ProviderSummary(name: $0.name, available: $0.available, detail: $0.summary) }
     }
 
+    /// The newest `count` closed sessions, newest first (root, the coordinator's user and its
+    /// allowed group may read them).
+    public func history(count: Int = 20) async throws -> [SessionRecord] {
+        try await coordinator.listHistory(UInt32(clamping: count))
+    }
+
+    /// One closed session's record; `NotFound` once it has left the history.
+    public func history(id: String) async throws -> SessionRecord {
+        try await coordinator.getHistory(id)
+    }
+
     /// Creates a backup session owned by this connection.
     public func createSession() async throws -> RequesterSession {
         RequesterSession(connection: connection, path: try await coordinator.createSession(Coordinator1.CreateSessionOptions()))

@@ -10,13 +10,17 @@ public struct WriterSummary: Codable, Sendable, Hashable {
     public var state: String
     /// The writer's last error (`no-error`, `retryable`, ...).
     public var lastError: String
+    /// The last time it failed in a session, from the history (`nil`: not in the history, or
+    /// the caller may not read it).
+    public var lastFailure: LastFailure?
 
     /// Creates a summary.
-    public init(name: String, classId: String, instanceId: String, state: String, lastError: String) {
+    public init(name: String, classId: String, instanceId: String, state: String, lastError: String, lastFailure: LastFailure? = nil) {
         self.name = name
         self.classId = classId
         self.instanceId = instanceId
         self.state = state
         self.lastError = lastError
+        self.lastFailure = lastFailure
     }
 }

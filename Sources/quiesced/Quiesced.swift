@@ -68,6 +68,9 @@ struct Quiesced: AsyncParsableCommand {
     @Option(help: ArgumentHelp("A group whose members may start backup sessions (root and quiesced's own user always may).", valueName: "group"))
     var allowGroup: String?
 
+    @Option(help: "The most closed sessions kept in the history (default 200).")
+    var historyLimit: Int?
+
     func validate() throws {
         do { _ = try configuration() } catch { throw ValidationError(error.description) }
     }
@@ -87,9 +90,11 @@ struct Quiesced: AsyncParsableCommand {
         let sessions = maxSessions ?? file.maxSessions ?? 16
         let idle = sessionIdleTimeout ?? file.sessionIdleTimeoutSeconds ?? 1800
         let group = allowGroup ?? file.allowGroup
+        let history = historyLimit ?? file.historyLimit ?? 200
         guard stateDirectory.hasPrefix("/"), snapshotRoot.hasPrefix("/") else { throw QuiesceError(.invalidArgument, "the state directory and the snapshot root must be absolute paths") }
         guard (1...1024).contains(calls) else { throw QuiesceError(.invalidArgument, "max-calls-in-flight must be 1 to 1024") }
         guard (1...1024).contains(sessions) else { throw QuiesceError(.invalidArgument, "max-sessions must be 1 to 1024") }
+        guard (1...100_000).contains(history) else { throw QuiesceError(.invalidArgument, "history-limit must be 1 to 100000") }
         guard idle >= 1 else { throw QuiesceError(.invalidArgument, "the session idle timeout must be at least 1 second") }
         guard copyLimit >= 0 else { throw QuiesceError(.invalidArgument, "the copy size limit must not be negative") }
         guard holdLimit > 0, holdLimit <= 600 else { throw QuiesceError(.invalidArgument, "the write-hold limit must be more than 0 and at most 600 seconds") }
@@ -107,7 +112,8 @@ struct Quiesced: AsyncParsableCommand {
             maxCallsInFlight: calls,
             maxSessions: sessions,
             sessionIdleTimeout: .milliseconds(Int64(idle * 1000)),
-            access: AccessPolicy(allowedGroup: group)
+            access: AccessPolicy(allowedGroup: group),
+            historyLimit: history
         )
     }
 

@@ -76,6 +76,16 @@ struct SchemaTests {
             let backup = try await harness.quiescectl(["backup", "--volume", volume, "--to", harness.bus.directory + "/backup"])
             #expect(backup.status == 3, "the broken writer and the component failure make it partial\n\(backup.stderr)")
             files["backup-document", default: []].append(harness.bus.directory + "/backup/backup.json")
+            // The history of both sessions, raw, as on the bus.
+            let history = try await harness.connection.call(
+                destination: BusNames.coordinator, path: BusNames.coordinatorPath, interface: Coordinator1.name, method: "ListHistory", arguments: [.uint32(10)]
+            )
+            let historyText = try #require(history.first?.stringValue)
+            let records = try #require(try JSONSerialization.jsonObject(with: Data(historyText.utf8)) as? [Any])
+            #expect(records.count == 2)
+            for (index, record) in records.enumerated() {
+                try save("session-record", "record-\(index)", String(decoding: try JSONSerialization.data(withJSONObject: record), as: UTF8.self))
+            }
 
             // What the foreign writer received from quiesced.
             for (index, line) in foreign.output.split(separator: "\n").filter({ $0.hasPrefix("{") }).enumerated() {

@@ -29,6 +29,9 @@ struct SchemaFilesTests {
         #expect(values("backup-type") == BackupType.allCases.map(\.rawValue))
         #expect(values("restore-target") == RestoreTarget.allCases.map(\.rawValue))
         #expect(values("writer-event") == WriterEvent.allCases.map(\.rawValue))
+        let record = try #require(dictionary(try schema("session-record"), "properties"))
+        #expect(dictionary(record, "last-phase")?["enum"] as? [String] == SessionPhase.allCases.map(\.rawValue))
+        #expect(dictionary(record, "kind")?["enum"] as? [String] == SessionRecord.Kind.allCases.map(\.rawValue))
     }
 
     @Test("The event schemas name exactly the keys of Writer1.xml's key sets")
