@@ -26,6 +26,7 @@ public enum SessionStep: String, Sendable, CaseIterable {
     case abortBackup = "AbortBackup"
     case preRestore = "PreRestore"
     case postRestore = "PostRestore"
+    case keepSnapshotSet = "KeepSnapshotSet"
 
     /// The phases in which the step may be taken.
     public var allowedIn: Set<SessionPhase> {
@@ -36,6 +37,7 @@ public enum SessionStep: String, Sendable, CaseIterable {
         case .backupComplete: [.snapshotDone]
         case .abortBackup: [.created, .metadataGathered, .prepared, .snapshotDone, .failed]
         case .postRestore: [.restoring]
+        case .keepSnapshotSet: [.snapshotDone, .backupComplete]
         }
     }
 
@@ -44,7 +46,7 @@ public enum SessionStep: String, Sendable, CaseIterable {
     public var phaseOnSuccess: SessionPhase? {
         switch self {
         case .gatherWriterMetadata: .metadataGathered
-        case .addVolumes, .selectComponents, .setWriterPolicy: nil
+        case .addVolumes, .selectComponents, .setWriterPolicy, .keepSnapshotSet: nil
         case .prepareForBackup: .prepared
         case .doSnapshotSet: .snapshotDone
         case .backupComplete: .backupComplete

@@ -36,6 +36,8 @@ actor BackupSession {
     private var alternateLocation: String?
     /// What the requester said at BackupComplete.
     private var backupSucceeded: Bool?
+    /// How long the snapshot set outlives the session (KeepSnapshotSet), if it does.
+    private var keepFor: Duration?
     /// When the session was created.
     private let started = Date()
     /// The phase the session had reached when it was closed, and why it was closed.
@@ -322,6 +324,17 @@ actor BackupSession {
         completed(.backupComplete)
     }
 
+    /// Keeps the snapshot set after Close for `duration` (its snapshots stay where they are
+    /// read now), if the backup completes: a set whose backup was aborted or failed is deleted.
+    func keepSnapshotSet(for duration: Duration) throws {
+        try require(.keepSnapshotSet)
+        guard duration > .zero, duration <= KeptSnapshotSet.longestKeep else {
+            throw QuiesceError(.invalidArgument, "a snapshot set is kept for 1 second to 366 days")
+        }
+        keepFor = duration
+        progress("keep", "the snapshot set will be kept for \(duration) after the session")
+    }
+
     /// Abandons the backup: Abort to writers sent PrepareForSnapshot and not yet BackupComplete.
     func abortBackup() async throws {
         try require(.abortBackup)
@@ -422,11 +435,42 @@ actor BackupSession {
             await send(.backupShutdown, to: names, setId: snapshotSet?.id)
         }
         if let set = snapshotSet {
-            for problem in await snapshots.delete(set.id) {
-                logger.error("could not remove part of snapshot set \(set.id): \(problem)")
+            if let keepFor, ending?.phase == .backupComplete, backupSucceeded == true {
+                await keep(set, for: keepFor)
+            } else {
+                for problem in await snapshots.delete(set.id) {
+                    logger.error("could not remove part of snapshot set \(set.id): \(problem)")
+                }
             }
         }
         phase = .closed
+    }
+
+    /// Records the set as kept, with its size and each component's consistency; a set that
+    /// cannot be recorded is deleted rather than left unlisted.
+    private func keep(_ set: SnapshotSet, for duration: Duration) async {
+        var totals = TreeSize.Totals()
+        for volume in set.volumes {
+            if let directory = try? DirectoryHandle.open(absolute: volume.snapshotPath), let size = try? await TreeSize.measure(directory) {
+                totals.bytes += size.bytes
+                totals.entries += size.entries
+            }
+        }
+        let document = backupDocument
+        let record = KeptSnapshotSet(
+            id: set.id, sessionId: id, ownerUid: ownerUID, created: set.createdAt, expires: Date().addingTimeInterval(Double(duration.components.seconds)),
+            backupType: backupType, volumes: set.volumes, bytes: totals.bytes, files: totals.entries, consistency: document.outcome,
+            writers: Dictionary(document.writers.map { writer in
+                (writer.metadata.name, Dictionary(writer.components.map { ($0.fullPath, $0.consistency) }, uniquingKeysWith: { $1 }))
+            }, uniquingKeysWith: { $1 })
+        )
+        do {
+            try await snapshots.kept.keep(record)
+            logger.notice("snapshot set \(set.id) kept until \(record.expires)")
+        } catch {
+            logger.error("could not record snapshot set \(set.id) as kept, so it is deleted: \(error)")
+            for problem in await snapshots.delete(set.id) { logger.error("could not remove part of snapshot set \(set.id): \(problem)") }
+        }
     }
 
     /// Nobody will finish the session (the requester left, it idled too long, or the coordinator

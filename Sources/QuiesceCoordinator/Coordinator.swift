@@ -48,7 +48,8 @@ public actor Coordinator: Coordinator1Methods, Service {
         }
         self.history = try SessionHistory(stateDirectory: configuration.stateDirectory, limit: configuration.historyLimit)
         self.snapshots = SnapshotTaker(
-            providers: providers, ledger: try SnapshotLedger(stateDirectory: configuration.stateDirectory), writeHoldLimit: configuration.writeHoldLimit
+            providers: providers, ledger: try SnapshotLedger(stateDirectory: configuration.stateDirectory),
+            kept: try KeptSnapshotSets(stateDirectory: configuration.stateDirectory), writeHoldLimit: configuration.writeHoldLimit
         )
     }
 
@@ -64,6 +65,7 @@ public actor Coordinator: Coordinator1Methods, Service {
             group.addTask { [weak self] in
                 while (try? await Task.sleep(for: interval)) != nil {
                     await self?.reapIdleSessions()
+                    await self?.expireKeptSets()
                 }
             }
             await withGracefulShutdownHandler {
@@ -113,6 +115,7 @@ public actor Coordinator: Coordinator1Methods, Service {
             logger.notice("removed \(leftovers.sets.count) snapshot set(s) left by a previous run: \(leftovers.sets.joined(separator: ", "))")
         }
         for problem in leftovers.problems { logger.error("could not remove a snapshot left by a previous run: \(problem)") }
+        await expireKeptSets()
         do {
             // Rolling back may remove large staged copies: not on a thread tasks share.
             let stateDirectory = configuration.stateDirectory
@@ -122,6 +125,13 @@ public actor Coordinator: Coordinator1Methods, Service {
         } catch {
             logger.error("could not recover interrupted restores in \(configuration.stateDirectory): \(error)")
         }
+    }
+
+    /// Deletes the kept snapshot sets that expired, and says so.
+    private func expireKeptSets() async {
+        let expired = await snapshots.expireKept()
+        if !expired.sets.isEmpty { logger.notice("deleted \(expired.sets.count) kept snapshot set(s) that expired: \(expired.sets.joined(separator: ", "))") }
+        for problem in expired.problems { logger.error("could not delete an expired snapshot set: \(problem)") }
     }
 
     /// Aborts and closes every session (the coordinator is stopping).
@@ -146,26 +156,49 @@ public actor Coordinator: Coordinator1Methods, Service {
 
     /// The newest `count` closed sessions, to those who may run backups.
     public func listHistory(_ count: UInt32, call: BusMethodCall) async throws -> [SessionRecord] {
-        try await requireHistoryReader(call)
+        try await requireBackupRights(call, "read the session history")
         guard (1...1000).contains(count) else { throw QuiesceError(.invalidArgument, "count must be 1 to 1000, not \(count)") }
         do { return try await history.records(count: Int(count)) } catch { throw QuiesceError(.failed, "the history cannot be read: \(error)") }
     }
 
     /// One closed session's record.
     public func getHistory(_ id: String, call: BusMethodCall) async throws -> SessionRecord {
-        try await requireHistoryReader(call)
+        try await requireBackupRights(call, "read the session history")
         let record: SessionRecord?
         do { record = try await history.record(id: id) } catch { throw QuiesceError(.failed, "the history cannot be read: \(error)") }
         guard let record else { throw QuiesceError(.notFound, "no session \(id) in the history (it keeps the newest \(configuration.historyLimit))") }
         return record
     }
 
-    /// The history names users, paths and failures: only for those who may run backups.
-    private func requireHistoryReader(_ call: BusMethodCall) async throws {
+    /// The kept snapshot sets, oldest first.
+    public func listSnapshotSets(call: BusMethodCall) async throws -> [KeptSnapshotSet] {
+        try await requireBackupRights(call, "list the kept snapshot sets")
+        do { return try await snapshots.kept.all() } catch { throw QuiesceError(.failed, "the kept snapshot sets cannot be read: \(error)") }
+    }
+
+    /// Deletes a kept snapshot set: its owner's uid and root only.
+    public func deleteSnapshotSet(_ id: String, call: BusMethodCall) async throws {
+        let uid = try await requireBackupRights(call, "delete snapshot sets")
+        let found: KeptSnapshotSet?
+        do { found = try await snapshots.kept.set(id) } catch { throw QuiesceError(.failed, "the kept snapshot sets cannot be read: \(error)") }
+        guard let set = found else { throw QuiesceError(.notFound, "no kept snapshot set \(id)") }
+        guard uid == 0 || uid == set.ownerUid else {
+            throw QuiesceError(.accessDenied, "snapshot set \(id) belongs to uid \(set.ownerUid); only it and root may delete it")
+        }
+        let problems = await snapshots.deleteKept(id)
+        guard problems.isEmpty else { throw QuiesceError(.failed, "snapshot set \(id) could not be deleted entirely: \(problems.joined(separator: "; "))") }
+        logger.notice("kept snapshot set \(id) deleted by uid \(uid)")
+    }
+
+    /// The history and kept sets name users, paths and failures: only for those who may run
+    /// backups. Returns the caller's uid.
+    @discardableResult
+    private func requireBackupRights(_ call: BusMethodCall, _ what: String) async throws -> UInt32 {
         let uid = try await connection.unixUser(of: call.sender)
         guard configuration.access.allows(uid: uid) else {
-            throw QuiesceError(.accessDenied, "uid \(uid) may not read the session history (root, the coordinator's user and its allowed group may)")
+            throw QuiesceError(.accessDenied, "uid \(uid) may not \(what) (root, the coordinator's user and its allowed group may)")
         }
+        return uid
     }
 
     /// A new session owned by the caller.

@@ -60,6 +60,10 @@ struct SessionEndpoint: Session1Methods {
         try await step(call) { try await session.backupComplete(succeeded: succeeded) }
     }
 
+    func keepSnapshotSet(_ seconds: UInt64, call: BusMethodCall) async throws {
+        try await step(call) { try await session.keepSnapshotSet(for: .seconds(Int64(clamping: seconds))) }
+    }
+
     func abortBackup(call: BusMethodCall) async throws {
         try await step(call) { try await session.abortBackup() }
     }

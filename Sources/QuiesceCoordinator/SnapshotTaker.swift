@@ -1,14 +1,17 @@
+import Foundation
 import Quiesce
 import QuiesceProtocol
 import QuiesceFiles
 
 /// Chooses a provider for each volume (as VSS picks one per volume), takes a set's snapshots
-/// within the write-hold limit, and deletes sets: at Close, on failure, and those a killed
-/// quiesced left behind (from the ledger).
+/// within the write-hold limit, and deletes sets: at Close (unless kept), on failure, those a
+/// killed quiesced left behind (from the ledger), and kept sets that expired or were deleted.
 struct SnapshotTaker: Sendable {
     /// The providers, by name.
     let providers: [String: any SnapshotProvider]
     let ledger: SnapshotLedger
+    /// The sets kept after their sessions.
+    let kept: KeptSnapshotSets
     /// The longest the provider step may keep writers frozen.
     let writeHoldLimit: Duration
 
@@ -122,13 +125,34 @@ struct SnapshotTaker: Sendable {
         return problems
     }
 
-    /// Deletes every set in the ledger (left by a quiesced that was killed); returns their ids
-    /// and what could not be removed.
+    /// Deletes every set in the ledger that is not kept (left by a quiesced that was killed);
+    /// returns their ids and what could not be removed.
     func removeLeftovers() async -> (sets: [String], problems: [String]) {
-        let sets = (try? await ledger.sets()) ?? []
+        let keptIds = Set(((try? await kept.all()) ?? []).map(\.id))
+        let sets = ((try? await ledger.sets()) ?? []).filter { !keptIds.contains($0) }
         var problems: [String] = []
         for set in sets { problems += await delete(set) }
         return (sets, problems)
+    }
+}
+
+extension SnapshotTaker {
+    /// Deletes kept set `id` and forgets it; returns what could not be removed (then it stays
+    /// listed, to be tried again).
+    func deleteKept(_ id: String) async -> [String] {
+        let problems = await delete(id)
+        if problems.isEmpty {
+            do { try await kept.forget(id) } catch { return ["\(error)"] }
+        }
+        return problems
+    }
+
+    /// Deletes the kept sets whose time has come; returns their ids and what could not be removed.
+    func expireKept(now: Date = Date()) async -> (sets: [String], problems: [String]) {
+        let expired = ((try? await kept.all()) ?? []).filter { $0.expires <= now }.map(\.id)
+        var problems: [String] = []
+        for id in expired { problems += await deleteKept(id) }
+        return (expired, problems)
     }
 }
 

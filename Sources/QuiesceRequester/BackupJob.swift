@@ -148,10 +148,7 @@ public struct BackupJob: Sendable {
             attempt.error = error
             return attempt
         }
-        let printer: Task<Void, Never>? = try? await {
-            let progress = try await session.progress()
-            return Task { for await step in progress { report("[\(step.phase)] \(step.message)") } }
-        }()
+        let printer = await session.forwardProgress(to: report)
         defer { printer?.cancel() }
         do {
             let steps = SnapshotSteps(volumes: volumes, backupType: backupType, provider: provider, policies: policies)

@@ -1,7 +1,5 @@
 import Foundation
 import QuiesceFiles
-import Subprocess
-import SystemPackage
 
 /// A backup whose data another tool copies (restic, borg, tar): the snapshot set is made with
 /// the writers' cooperation and held while the command runs; the command's exit status is the
@@ -61,10 +59,7 @@ public struct ExecBackupJob: Sendable {
             throw QuiesceError(.invalidArgument, "the command must be a program name or an absolute path")
         }
         let session = try await client.createSession()
-        let printer: Task<Void, Never>? = try? await {
-            let progress = try await session.progress()
-            return Task { for await step in progress { report("[\(step.phase)] \(step.message)") } }
-        }()
+        let printer = await session.forwardProgress(to: report)
         defer { printer?.cancel() }
         let documentFile: DocumentFile
         let set: SnapshotSetResult
@@ -85,13 +80,9 @@ public struct ExecBackupJob: Sendable {
             : "running \(command.joined(separator: " ")) (not root: the snapshots are not mounted over the volumes; read them at $QUIESCE_SNAPSHOTS)")
         var status: Int32 = 1
         do {
-            status = try await Self.runInheritingTerminal(line.argv, environment: [
-                "QUIESCE_DOCUMENT": documentFile.path,
-                "QUIESCE_SNAPSHOT_SET_ID": set.id,
-                "QUIESCE_SNAPSHOTS": try JSONCoding.encode(set.snapshots),
-                "QUIESCE_VOLUMES": volumes.joined(separator: "\n"),
-                "QUIESCE_SNAPSHOTS_MOUNTED": line.mountsSnapshots ? "1" : "0",
-            ])
+            var environment = try line.environment(setId: set.id, snapshots: set.snapshots)
+            environment["QUIESCE_DOCUMENT"] = documentFile.path
+            status = try await line.run(environment: environment)
             report("\(program) exited with \(status)")
         } catch {
             report("\(program) could not run: \(error)")
@@ -107,22 +98,6 @@ public struct ExecBackupJob: Sendable {
             _ = try? await session.close()
             documentFile.removeIfTemporary()
             throw error
-        }
-    }
-
-    /// Runs `argv` with this process's standard input, output and error; its exit status.
-    private static func runInheritingTerminal(_ argv: [String], environment: [String: String]) async throws -> Int32 {
-        let updates = Dictionary(uniqueKeysWithValues: environment.map { (Environment.Key(stringLiteral: $0.key), Optional($0.value)) })
-        let result = try await Subprocess.run(
-            argv[0].hasPrefix("/") ? .path(FilePath(argv[0])) : .name(argv[0]), arguments: Arguments(Array(argv.dropFirst())),
-            environment: .inherit.updating(updates),
-            input: .fileDescriptor(.standardInput, closeAfterSpawningProcess: false),
-            output: .fileDescriptor(.standardOutput, closeAfterSpawningProcess: false),
-            error: .fileDescriptor(.standardError, closeAfterSpawningProcess: false)
-        )
-        switch result.terminationStatus {
-        case .exited(let code): return code
-        case .signaled(let signal): return 128 + signal
         }
     }
 }

@@ -40,6 +40,16 @@ public struct QuiesceClient: Sendable {
         try await coordinator.getHistory(id)
     }
 
+    /// The snapshot sets kept after their sessions, oldest first.
+    public func keptSnapshotSets() async throws -> [KeptSnapshotSet] {
+        try await coordinator.listSnapshotSets()
+    }
+
+    /// Deletes a kept snapshot set (its owner's uid and root only).
+    public func deleteSnapshotSet(_ id: String) async throws {
+        try await coordinator.deleteSnapshotSet(id)
+    }
+
     /// Creates a backup session owned by this connection.
     public func createSession() async throws -> RequesterSession {
         RequesterSession(connection: connection, path: try await coordinator.createSession(Coordinator1.CreateSessionOptions()))

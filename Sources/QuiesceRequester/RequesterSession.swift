@@ -45,6 +45,13 @@ public struct RequesterSession: Sendable {
         return stream
     }
 
+    /// Sends each progress report to `report` as `[phase] message` until the task is cancelled;
+    /// `nil` when the signal cannot be subscribed to (the session goes on without it).
+    func forwardProgress(to report: @escaping @Sendable (String) -> Void) async -> Task<Void, Never>? {
+        guard let progress = try? await progress() else { return nil }
+        return Task { for await step in progress { report("[\(step.phase)] \(step.message)") } }
+    }
+
     /// Identify to every writer; their metadata.
     public func gatherWriterMetadata() async throws -> [WriterMetadata] {
         try await proxy.gatherWriterMetadata()
@@ -79,6 +86,12 @@ public struct RequesterSession: Sendable {
     /// Tells the writers the requester has copied the data out.
     public func backupComplete(succeeded: Bool) async throws {
         try await proxy.backupComplete(succeeded)
+    }
+
+    /// Keeps the snapshot set after Close for `duration` (1 second to 366 days), if the backup
+    /// completes with `succeeded` true; ``QuiesceClient/keptSnapshotSets()`` lists it then.
+    public func keepSnapshotSet(for duration: Duration) async throws {
+        try await proxy.keepSnapshotSet(UInt64(max(0, duration.components.seconds)))
     }
 
     /// Abandons the backup; writers sent PrepareForSnapshot and not yet BackupComplete get Abort.

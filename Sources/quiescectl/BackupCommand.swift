@@ -132,14 +132,10 @@ struct BackupCommand: AsyncParsableCommand {
         return policies
     }
 
-    private func absolute(_ path: String) -> String {
-        URL(fileURLWithPath: path, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)).standardizedFileURL.path
-    }
-
     func run() async throws {
         if exec { return try await runExec() }
         let job = BackupJob(
-            volumes: volumes.map(absolute), destination: absolute(destination!),
+            volumes: volumes.map(absolutePath), destination: absolutePath(destination!),
             backupType: BackupType(rawValue: type)!, provider: provider, policies: policies,
             retry: retries > 0 ? RetryPolicy(maxRetries: retries, delay: .milliseconds(Int64(retryDelay * 1000)), restartAfter: restartAfter) : nil,
             restartCommands: try parsedRestartCommands()
@@ -181,7 +177,7 @@ struct BackupCommand: AsyncParsableCommand {
     /// `--exec`: the snapshot set held while the command runs.
     private func runExec() async throws {
         let job = ExecBackupJob(
-            volumes: volumes.map(absolute), command: command, documentPath: documentPath.map(absolute),
+            volumes: volumes.map(absolutePath), command: command, documentPath: documentPath.map(absolutePath),
             backupType: BackupType(rawValue: type)!, provider: provider, policies: policies, busyWait: .milliseconds(Int64(busyWait * 1000))
         )
         let client = try await connect(busOptions)

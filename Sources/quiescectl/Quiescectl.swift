@@ -8,7 +8,7 @@ struct Quiescectl: AsyncParsableCommand {
         commandName: "quiescectl",
         abstract: "List Quiesce writers, make application-consistent backups and restore them.",
         version: "0.1.0",
-        subcommands: [WritersCommand.self, ProvidersCommand.self, BackupCommand.self, RestoreCommand.self, StatusCommand.self, HistoryCommand.self]
+        subcommands: [WritersCommand.self, ProvidersCommand.self, BackupCommand.self, RestoreCommand.self, StatusCommand.self, HistoryCommand.self, SnapshotCommand.self]
     )
 
     /// `--retry` may come without a value (`--retry[=N]`): a bare one means three retries.

@@ -60,14 +60,13 @@ struct RestoreCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let absolute = { (path: String) in URL(fileURLWithPath: path).standardizedFileURL.path }
         let pairs = components.map { value in
             let slash = value.firstIndex(of: "/")!
             return (writer: String(value[..<slash]), component: String(value[value.index(after: slash)...]))
         }
         let plan: RestorePlan
         do {
-            plan = try RestorePlan(source: absolute(source), components: pairs, alternateLocation: alternateLocation.map(absolute))
+            plan = try RestorePlan(source: absolutePath(source), components: pairs, alternateLocation: alternateLocation.map(absolutePath))
         } catch {
             FileHandle.standardError.write(Data("quiescectl: restore failed: \(error)\n".utf8))
             throw ExitCode(1)
@@ -78,7 +77,7 @@ struct RestoreCommand: AsyncParsableCommand {
         }
         if plan.replacesLiveData, !yes, try !confirm(plan) { throw ExitCode(1) }
 
-        let job = RestoreJob(plan: plan, keepReplaced: keepReplaced, stateDirectory: stateDir.map(absolute) ?? Self.defaultStateDirectory)
+        let job = RestoreJob(plan: plan, keepReplaced: keepReplaced, stateDirectory: stateDir.map(absolutePath) ?? Self.defaultStateDirectory)
         let client = try await connect(busOptions)
         let outcome: RestoreJob.Outcome
         do {

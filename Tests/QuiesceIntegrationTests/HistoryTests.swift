@@ -102,7 +102,7 @@ struct HistoryTests {
     @Test("Only those who may run backups read the history; quiescectl writers says so to others")
     func historyAccess() async throws {
         guard Harness.isRoot else {
-            print("SKIP: HistoryTests.historyAccess needs root (it runs quiescectl as nobody)")
+            print("SKIP: HistoryTests.historyAccess needs root (it runs quiescectl as nobody; CI runs as root)")
             return
         }
         try await Harness.with(config: "system-like-bus.conf") { harness in

@@ -87,6 +87,16 @@ struct SchemaTests {
                 try save("session-record", "record-\(index)", String(decoding: try JSONSerialization.data(withJSONObject: record), as: UTF8.self))
             }
 
+            // A kept set, raw, as on the bus.
+            let kept = try await harness.quiescectl(["snapshot", "create", "--volume", volume])
+            #expect(kept.status == 3, "\(kept.stderr)")
+            let sets = try await harness.connection.call(destination: BusNames.coordinator, path: BusNames.coordinatorPath, interface: Coordinator1.name, method: "ListSnapshotSets")
+            let setsText = try #require(sets.first?.stringValue)
+            for (index, set) in try #require(try JSONSerialization.jsonObject(with: Data(setsText.utf8)) as? [Any]).enumerated() {
+                try save("kept-snapshot-set", "kept-\(index)", String(decoding: try JSONSerialization.data(withJSONObject: set), as: UTF8.self))
+            }
+            #expect(files["kept-snapshot-set"]?.count == 1)
+
             // What the foreign writer received from quiesced.
             for (index, line) in foreign.output.split(separator: "\n").filter({ $0.hasPrefix("{") }).enumerated() {
                 let event = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])

@@ -187,7 +187,9 @@ public final class Harness: @unchecked Sendable {
     public func quiescectl(_ arguments: [String]) async throws -> CommandResult {
         guard let command = arguments.first else { throw TestFailure("quiescectl needs a command") }
         let state = command == "restore" && !arguments.contains("--state-dir") ? ["--state-dir", stateDirectory] : []
-        return try await run(Self.binDirectory + "/quiescectl", [command, "--address", bus.address] + state + arguments.dropFirst())
+        // `snapshot` is a group: the bus options belong to its subcommand.
+        let words = command == "snapshot" ? Array(arguments.prefix(2)) : [command]
+        return try await run(Self.binDirectory + "/quiescectl", words + ["--address", bus.address] + state + arguments.dropFirst(words.count))
     }
 
     /// Runs `busctl` on the private bus.
