@@ -52,7 +52,7 @@ actor BackupSession {
     private let defaultProvider: String?
     private let snapshotLock: AsyncSemaphore
     private let logger: Logger
-    private let progress: @Sendable (String, String) -> Void
+    private let emitProgress: @Sendable (String, String, Session1.ProgressDetails) -> Void
     private let onPhaseChange: @Sendable (SessionPhase) -> Void
 
     init(
@@ -65,7 +65,7 @@ actor BackupSession {
         defaultProvider: String?,
         snapshotLock: AsyncSemaphore,
         logger: Logger,
-        progress: @escaping @Sendable (String, String) -> Void,
+        progress: @escaping @Sendable (String, String, Session1.ProgressDetails) -> Void,
         onPhaseChange: @escaping @Sendable (SessionPhase) -> Void
     ) {
         self.id = id
@@ -77,7 +77,7 @@ actor BackupSession {
         self.defaultProvider = defaultProvider
         self.snapshotLock = snapshotLock
         self.logger = logger
-        self.progress = progress
+        self.emitProgress = progress
         self.onPhaseChange = onPhaseChange
     }
 
@@ -258,7 +258,7 @@ actor BackupSession {
         let started = ContinuousClock.now
         let providerNames = assignments.map(\.provider.name).joined(separator: "+")
         do {
-            let progress = self.progress
+            let emit = self.emitProgress
             // The snapshot must not outlast any frozen writer's lease: the shortest time left
             // of the leases still running (a writer past its lease has thawed on its own).
             let now = ContinuousClock.now
@@ -267,7 +267,7 @@ actor BackupSession {
                 let left = Duration.milliseconds(participant.metadata.freezeTimeoutMilliseconds) - (now - sent)
                 return left > .zero ? left : nil
             }.min()
-            taken = try await snapshots.take(assignments, setId: setId, owner: ownerUID, lease: lease) { progress("snapshot", $0) }
+            taken = try await snapshots.take(assignments, setId: setId, owner: ownerUID, lease: lease) { emit("snapshot", $0, Session1.ProgressDetails()) }
             progress("snapshot", "snapshot taken in \(ContinuousClock.now - started)")
             timings["snapshot"] = (ContinuousClock.now - started).wholeMicroseconds
         } catch {
@@ -592,6 +592,14 @@ actor BackupSession {
         for target in targets { participants[target.name]?.inFlight = event }
         let started = ContinuousClock.now
         defer { timings[event.methodName, default: 0] += (ContinuousClock.now - started).wholeMicroseconds }
+        var failed: UInt32 = 0
+        defer {
+            let elapsed = (ContinuousClock.now - started).wholeMicroseconds
+            progress(
+                event.kebabCaseName, "\(event.methodName): \(targets.count) writer(s) in \(String(format: "%.1f", Double(elapsed) / 1000)) ms" + (failed > 0 ? ", \(failed) failed" : ""),
+                Session1.ProgressDetails(event: event.methodName, writers: UInt32(targets.count), failed: failed, elapsedUs: elapsed)
+            )
+        }
         await withTaskGroup(of: (String, EventReply).self) { group in
             for target in targets {
                 group.addTask { (target.name, await caller.send(event, to: target.owner, session: session, options: target.options)) }
@@ -599,11 +607,20 @@ actor BackupSession {
             for await (name, reply) in group {
                 participants[name]?.record(event, reply)
                 if let failure = reply.result.failure {
+                    failed += 1
                     logger.warning("writer \(name) failed \(event.methodName): \(failure.rawValue) \(reply.result.message)", metadata: ["session": "\(id)"])
-                    progress(event.methodName, "writer \(name) failed \(event.methodName): \(failure.rawValue): \(reply.result.message)")
+                    progress(
+                        event.kebabCaseName, "writer \(name) failed \(event.methodName): \(failure.rawValue): \(reply.result.message)",
+                        Session1.ProgressDetails(writer: name, event: event.methodName, failure: failure)
+                    )
                 }
             }
         }
+    }
+
+    /// Reports a step on the session's Progress signal.
+    private func progress(_ phase: String, _ message: String, _ details: Session1.ProgressDetails = Session1.ProgressDetails()) {
+        emitProgress(phase, message, details)
     }
 
     /// A writer's connection left the bus: if it is in this session, it is not-responding from

@@ -223,8 +223,10 @@ public actor Coordinator: Coordinator1Methods, Service {
         let session = BackupSession(
             id: id, owner: owner, ownerAccess: FileAccess(uid: uid, groups: Set(groups)), caller: caller, directory: directory, snapshots: snapshots,
             defaultProvider: configuration.defaultProvider, snapshotLock: snapshotLock, logger: logger,
-            progress: { phase, message in
-                try? connection.emitSignal(path: path, interface: Session1.name, name: Session1.Signal.progress.rawValue, arguments: [.string(phase), .string(message)])
+            progress: { phase, message, details in
+                try? connection.emitSignal(
+                    path: path, interface: Session1.name, name: Session1.Signal.progress.rawValue, arguments: [.string(phase), .string(message), details.busValue]
+                )
             },
             onPhaseChange: { phase in objectBox.object?.setProperty(Session1.Property.phase.rawValue, .string(phase.rawValue)) }
         )

@@ -58,7 +58,7 @@ public struct BackupJob: Sendable {
     /// Runs the backup, retrying as the policy says; `report` receives one line per step and per
     /// decision. Returns the document written (its outcome may be `partial`), or throws when no
     /// backup could be made.
-    public func run(with client: QuiesceClient, report: @escaping @Sendable (String) -> Void) async throws -> BackupDocument {
+    public func run(with client: QuiesceClient, report: @escaping @Sendable (JobEvent) -> Void) async throws -> BackupDocument {
         if let volume = volumes.first(where: { PathRules.contains($0, destination) }) {
             throw QuiesceError(.failed, "\(destination) is inside the volume \(volume): the backup would copy itself; choose a directory elsewhere")
         }
@@ -68,15 +68,15 @@ public struct BackupJob: Sendable {
         } catch {
             do {
                 try target.discard()
-                report("removed the partial backup from \(destination)")
+                report(.note("removed the partial backup from \(destination)"))
             } catch let cleanup {
-                report("the partial backup in \(destination) could not be removed: \(cleanup)")
+                report(.note("the partial backup in \(destination) could not be removed: \(cleanup)"))
             }
             throw error
         }
     }
 
-    private func attempts(_ client: QuiesceClient, into target: BackupDestination, report: @escaping @Sendable (String) -> Void) async throws -> BackupDocument {
+    private func attempts(_ client: QuiesceClient, into target: BackupDestination, report: @escaping @Sendable (JobEvent) -> Void) async throws -> BackupDocument {
         let restarter = WriterRestarter(connection: client.connection, commands: restartCommands)
         var volumes = self.volumes
         var retryableFailures: [String: Int] = [:]
@@ -93,7 +93,7 @@ public struct BackupJob: Sendable {
             var actionable = false
             if busy {
                 pause = policy.backoff(attempt: attemptNumber)
-                report("retry policy: another backup is taking its snapshot (Busy): waiting \(pause) and trying again")
+                report(.note("retry policy: another backup is taking its snapshot (Busy): waiting \(pause) and trying again"))
                 actionable = true
             }
             for status in failing {
@@ -102,7 +102,7 @@ public struct BackupJob: Sendable {
                     status, metadata: attempt.metadata.first { $0.name == status.name }, volumes: volumes,
                     attempt: attemptNumber, retryableFailures: retryableFailures[status.name] ?? 0, restarted: restarted.contains(status.name)
                 )
-                report("retry policy: \(decision)")
+                report(.note("retry policy: \(decision)"))
                 switch decision.action {
                 case .giveUp:
                     continue
@@ -111,16 +111,16 @@ public struct BackupJob: Sendable {
                 case .addVolumes(let added):
                     // A volume holding the destination would make the backup copy itself.
                     if let holding = added.first(where: { PathRules.contains($0, destination) }) {
-                        report("retry policy: cannot add \(holding): it holds the destination \(destination); giving up on \(status.name)")
+                        report(.note("retry policy: cannot add \(holding): it holds the destination \(destination); giving up on \(status.name)"))
                         continue
                     }
                     volumes += added.filter { !volumes.contains($0) }
                 case .restartWriter:
                     do {
-                        report("retry policy: \(try await restarter.restart(writer: status.name))")
+                        report(.note("retry policy: \(try await restarter.restart(writer: status.name))"))
                         restarted.insert(status.name)
                     } catch {
-                        report("retry policy: cannot restart \(status.name): \(error); giving up on it")
+                        report(.note("retry policy: cannot restart \(status.name): \(error); giving up on it"))
                         continue
                     }
                 }
@@ -128,7 +128,7 @@ public struct BackupJob: Sendable {
             }
             guard actionable else { return try finish(attempt) }
             attemptNumber += 1
-            report("retry policy: attempt \(attemptNumber) of \(policy.maxRetries + 1)" + (pause > .zero ? " in \(pause)" : ""))
+            report(.note("retry policy: attempt \(attemptNumber) of \(policy.maxRetries + 1)" + (pause > .zero ? " in \(pause)" : "")))
             try await Task.sleep(for: pause)
             try target.empty()
         }
@@ -139,7 +139,7 @@ public struct BackupJob: Sendable {
         throw attempt.error ?? QuiesceError(.failed, "no backup was made")
     }
 
-    private func runOnce(_ client: QuiesceClient, volumes: [String], into target: BackupDestination, report: @escaping @Sendable (String) -> Void) async -> Attempt {
+    private func runOnce(_ client: QuiesceClient, volumes: [String], into target: BackupDestination, report: @escaping @Sendable (JobEvent) -> Void) async -> Attempt {
         var attempt = Attempt()
         let session: RequesterSession
         do {
@@ -157,7 +157,7 @@ public struct BackupJob: Sendable {
             attempt.statuses = try await session.writerStatus()
             try await session.close()
         } catch {
-            report("attempt failed: \(error)")
+            report(.note("attempt failed: \(error)"))
             attempt.error = error
             attempt.statuses = (try? await session.writerStatus()) ?? []
             try? await session.abortBackup()
@@ -167,7 +167,7 @@ public struct BackupJob: Sendable {
     }
 
     /// Copies every volume out of the snapshot set, completes the backup and writes the document.
-    private func copyOut(_ session: RequesterSession, into target: BackupDestination, report: @escaping @Sendable (String) -> Void) async throws -> BackupDocument {
+    private func copyOut(_ session: RequesterSession, into target: BackupDestination, report: @escaping @Sendable (JobEvent) -> Void) async throws -> BackupDocument {
         var document = try await session.backupDocument()
         var copyError: (any Error)?
         do {
@@ -180,17 +180,16 @@ public struct BackupJob: Sendable {
                     throw QuiesceError(.failed, "the coordinator gave the snapshot of \(volume.volume) no usable path (\(volume.snapshotPath.debugDescription))")
                 }
                 let relative = "data/\(name)"
-                report("copying \(volume.volume) from the snapshot to \(destination)/\(relative)")
+                report(.note("copying \(volume.volume) from the snapshot to \(destination)/\(relative)"))
                 let source = try DirectoryHandle.open(absolute: volume.snapshotPath)
                 try dataDirectory.makeDirectory(name)
-                let summary = try await TreeCopy().copyContents(of: source, into: try dataDirectory.openDirectory(name)) { progress in
-                    report("copying \(volume.volume): \(progress.entries) entries, \(progress.bytes >> 20) MiB so far")
-                }
-                report("copied \(volume.volume): \(summary.entries) entries, \(summary.bytes >> 20) MiB")
+                let reporter = await CopyReporter.start(volume.volume, source: source, report: report)
+                let copier = TreeCopy(progressInterval: .milliseconds(250))
+                reporter.finished(try await copier.copyContents(of: source, into: try dataDirectory.openDirectory(name), progress: reporter.progress))
                 document.snapshotSet!.volumes[index].dataPath = relative
             }
         } catch {
-            report("\(error)")
+            report(.note("\(error)"))
             copyError = error
         }
         try await session.backupComplete(succeeded: copyError == nil)
@@ -200,7 +199,7 @@ public struct BackupJob: Sendable {
         document.writers = try await session.backupDocument().writers
         let text = try JSONCoding.encode(document, pretty: true)
         try target.handle.writeFileAtomically(FileName(Self.documentName)!, Array((text + "\n").utf8))
-        report("backup document written to \(destination)/\(Self.documentName)")
+        report(.note("backup document written to \(destination)/\(Self.documentName)"))
         return document
     }
 }

@@ -54,7 +54,7 @@ public struct ExecBackupJob: Sendable {
 
     /// Runs the backup; `report` receives one line per step. Throws when no snapshot set could
     /// be made (the command did not run).
-    public func run(with client: QuiesceClient, report: @escaping @Sendable (String) -> Void) async throws -> Outcome {
+    public func run(with client: QuiesceClient, report: @escaping @Sendable (JobEvent) -> Void) async throws -> Outcome {
         guard let program = command.first, program.hasPrefix("/") || !program.contains("/") else {
             throw QuiesceError(.invalidArgument, "the command must be a program name or an absolute path")
         }
@@ -69,23 +69,23 @@ public struct ExecBackupJob: Sendable {
             set = try await steps.run(session, report: report).set
             try documentFile.write(try await session.backupDocument())
         } catch {
-            report("no snapshot set: \(error)")
+            report(.note("no snapshot set: \(error)"))
             try? await session.abortBackup()
             _ = try? await session.close()
             throw error
         }
         let line = SnapshotCommandLine(command: command, snapshots: set.snapshots)
-        report(line.mountsSnapshots
+        report(.note(line.mountsSnapshots
             ? "running \(command.joined(separator: " ")) with each snapshot mounted read-only over its volume"
-            : "running \(command.joined(separator: " ")) (not root: the snapshots are not mounted over the volumes; read them at $QUIESCE_SNAPSHOTS)")
+            : "running \(command.joined(separator: " ")) (not root: the snapshots are not mounted over the volumes; read them at $QUIESCE_SNAPSHOTS)"))
         var status: Int32 = 1
         do {
             var environment = try line.environment(setId: set.id, snapshots: set.snapshots)
             environment["QUIESCE_DOCUMENT"] = documentFile.path
             status = try await line.run(environment: environment)
-            report("\(program) exited with \(status)")
+            report(.note("\(program) exited with \(status)"))
         } catch {
-            report("\(program) could not run: \(error)")
+            report(.note("\(program) could not run: \(error)"))
         }
         do {
             try await session.backupComplete(succeeded: status == 0)

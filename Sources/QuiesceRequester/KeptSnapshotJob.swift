@@ -33,7 +33,7 @@ public struct KeptSnapshotJob: Sendable {
 
     /// Makes and keeps the set; `report` receives one line per step. Returns the kept set as
     /// quiesced lists it.
-    public func run(with client: QuiesceClient, report: @escaping @Sendable (String) -> Void) async throws -> KeptSnapshotSet {
+    public func run(with client: QuiesceClient, report: @escaping @Sendable (JobEvent) -> Void) async throws -> KeptSnapshotSet {
         let session = try await client.createSession()
         let printer = await session.forwardProgress(to: report)
         defer { printer?.cancel() }

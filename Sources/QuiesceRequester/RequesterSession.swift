@@ -8,6 +8,16 @@ public struct SessionProgress: Sendable, Hashable {
     public var phase: String
     /// What happened.
     public var message: String
+    /// The same for programs: a writer's failure (writer, event, failure), or the end of a step
+    /// sent to writers (event, writers, failed, elapsed microseconds).
+    public var details: Session1.ProgressDetails
+
+    /// Creates a report.
+    public init(phase: String, message: String, details: Session1.ProgressDetails = Session1.ProgressDetails()) {
+        self.phase = phase
+        self.message = message
+        self.details = details
+    }
 }
 
 /// What DoSnapshotSet made.
@@ -37,9 +47,10 @@ public struct RequesterSession: Sendable {
         let subscription = try await connection.subscribe(
             sender: BusNames.coordinator, interface: Session1.name, member: Session1.Signal.progress.rawValue, path: path
         ) { signal in
-            guard signal.arguments.count == 2, let phase = signal.arguments[0].stringValue, let message = signal.arguments[1].stringValue
+            guard signal.arguments.count >= 2, let phase = signal.arguments[0].stringValue, let message = signal.arguments[1].stringValue
             else { return }
-            continuation.yield(SessionProgress(phase: phase, message: message))
+            let details = signal.arguments.count > 2 ? (try? Session1.ProgressDetails(busValue: signal.arguments[2])) : nil
+            continuation.yield(SessionProgress(phase: phase, message: message, details: details ?? Session1.ProgressDetails()))
         }
         continuation.onTermination = { _ in subscription.cancel() }
         return stream
@@ -47,9 +58,9 @@ public struct RequesterSession: Sendable {
 
     /// Sends each progress report to `report` as `[phase] message` until the task is cancelled;
     /// `nil` when the signal cannot be subscribed to (the session goes on without it).
-    func forwardProgress(to report: @escaping @Sendable (String) -> Void) async -> Task<Void, Never>? {
+    func forwardProgress(to report: @escaping @Sendable (JobEvent) -> Void) async -> Task<Void, Never>? {
         guard let progress = try? await progress() else { return nil }
-        return Task { for await step in progress { report("[\(step.phase)] \(step.message)") } }
+        return Task { for await step in progress { report(.step(step)) } }
     }
 
     /// Identify to every writer; their metadata.

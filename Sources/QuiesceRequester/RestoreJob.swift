@@ -40,11 +40,11 @@ public struct RestoreJob: Sendable {
     }
 
     /// Runs the restore. Throws when the files were not put back (then nothing changed).
-    public func run(with client: QuiesceClient, report: @escaping @Sendable (String) -> Void) async throws -> Outcome {
-        for line in try Self.recoverInterrupted(stateDirectory: stateDirectory) { report(line) }
+    public func run(with client: QuiesceClient, report: @escaping @Sendable (JobEvent) -> Void) async throws -> Outcome {
+        for line in try Self.recoverInterrupted(stateDirectory: stateDirectory) { report(.note(line)) }
         let session = try await client.createSession()
         let progress = try await session.progress()
-        let printer = Task { for await step in progress { report("[\(step.phase)] \(step.message)") } }
+        let printer = Task { for await step in progress { report(.step(step)) } }
         defer { printer.cancel() }
         let transaction: RestoreTransaction
         do {
@@ -58,17 +58,17 @@ public struct RestoreJob: Sendable {
         // The status Close returns is the final one (after BackupShutdown; a failure stays).
         // Without it nobody knows how the writers took PostRestore: the replaced data is kept.
         let closed = try? await session.close()
-        if closed == nil { report("the session could not be closed: what the restore replaced is kept") }
+        if closed == nil { report(.note("the session could not be closed: what the restore replaced is kept")) }
         let statuses = closed ?? []
         let failed = closed == nil || statuses.contains { $0.state == .failedAtPostRestore }
         let kept = try transaction.finish(keepReplaced: keepReplaced || failed)
-        for path in kept { report("what the restore replaced is kept in \(path)") }
+        for path in kept { report(.note("what the restore replaced is kept in \(path)")) }
         return Outcome(statuses: statuses, kept: kept)
     }
 
     /// PreRestore, then every volume staged and swapped into place; on any failure what was
     /// swapped goes back before the error is thrown.
-    private func putBack(with session: RequesterSession, report: @escaping @Sendable (String) -> Void) async throws -> RestoreTransaction {
+    private func putBack(with session: RequesterSession, report: @escaping @Sendable (JobEvent) -> Void) async throws -> RestoreTransaction {
         _ = try await session.gatherWriterMetadata()
         try await session.preRestore(plan.document, alternateLocation: plan.alternateLocation)
         let refused = try await session.writerStatus().filter { $0.lastEvent == .preRestore && $0.hasFailed }
@@ -82,28 +82,27 @@ public struct RestoreJob: Sendable {
             _ = try await session.writerStatus()
             try transaction.swap()
         } catch {
-            do { try transaction.rollBack() } catch let rollBack { report("could not roll back the restore: \(rollBack)") }
+            do { try transaction.rollBack() } catch let rollBack { report(.note("could not roll back the restore: \(rollBack)")) }
             throw error
         }
-        report("swapped \(plan.volumes.count) volume(s) into place")
+        report(.note("swapped \(plan.volumes.count) volume(s) into place"))
         return transaction
     }
 
-    private func stage(in transaction: RestoreTransaction, report: @escaping @Sendable (String) -> Void) async throws {
+    private func stage(in transaction: RestoreTransaction, report: @escaping @Sendable (JobEvent) -> Void) async throws {
         let folder = try DirectoryHandle.openFollowing(plan.source)
         for volume in plan.volumes {
             let data = try folder.openDirectory(RelativePath(volume.dataPath)!)
-            let progress: @Sendable (CopyProgress) -> Void = { step in
-                report("staging \(volume.target): \(step.entries) entries, \(step.bytes >> 20) MiB so far")
-            }
             if let entries = volume.entries {
-                report("staging \(entries.count) entries of \(volume.target) from \(plan.source)/\(volume.dataPath)")
-                _ = try await transaction.stageEntries(entries, removing: volume.removing, from: data, to: volume.target, progress: progress)
+                report(.note("staging \(entries.count) entries of \(volume.target) from \(plan.source)/\(volume.dataPath)"))
+                let reporter = CopyReporter(volume: volume.target, totals: nil, report: report)
+                reporter.finished(try await transaction.stageEntries(entries, removing: volume.removing, from: data, to: volume.target, progress: reporter.progress))
             } else {
-                report("staging \(volume.target) from \(plan.source)/\(volume.dataPath)")
-                let (staging, summary) = try await transaction.stageWhole(from: data, to: volume.target, progress: progress)
-                let how = staging == .wholeDirectory ? "the directory is swapped at once" : "a mount point: its top-level entries are swapped one by one"
-                report("staged \(volume.target): \(summary.entries) entries, \(summary.bytes >> 20) MiB (\(how))")
+                report(.note("staging \(volume.target) from \(plan.source)/\(volume.dataPath)"))
+                let reporter = await CopyReporter.start(volume.target, source: data, report: report)
+                let (staging, summary) = try await transaction.stageWhole(from: data, to: volume.target, progress: reporter.progress)
+                reporter.finished(summary)
+                report(.note(staging == .wholeDirectory ? "\(volume.target): the directory is swapped at once" : "\(volume.target) is a mount point: its top-level entries are swapped one by one"))
             }
         }
     }

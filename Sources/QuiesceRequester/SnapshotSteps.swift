@@ -12,9 +12,9 @@ struct SnapshotSteps: Sendable {
 
     /// Runs the steps on `session`; returns the writers' metadata and the snapshot set. A writer
     /// marked required that is not there, or failed Identify, fails them before anything is frozen.
-    func run(_ session: RequesterSession, report: @Sendable (String) -> Void) async throws -> (metadata: [WriterMetadata], set: SnapshotSetResult) {
+    func run(_ session: RequesterSession, report: @Sendable (JobEvent) -> Void) async throws -> (metadata: [WriterMetadata], set: SnapshotSetResult) {
         let metadata = try await session.gatherWriterMetadata()
-        report("\(metadata.count) writer(s): \(metadata.map(\.name).joined(separator: ", "))")
+        report(.note("\(metadata.count) writer(s): \(metadata.map(\.name).joined(separator: ", "))"))
         let present = Set(metadata.map(\.name))
         if let missing = policies.filter({ $0.value == .required && !present.contains($0.key) }).keys.sorted().first {
             let failed = try await session.writerStatus().first { $0.name == missing }
@@ -25,19 +25,19 @@ struct SnapshotSteps: Sendable {
         try await session.addVolumes(volumes)
         try await session.prepareForBackup(type: backupType)
         let set = try await snapshotSet(session, report: report)
-        report("snapshot set \(set.id) is ready")
+        report(.note("snapshot set \(set.id) is ready"))
         return (metadata, set)
     }
 
     /// DoSnapshotSet, waiting out `Busy` within ``busyWait`` (the session stays prepared).
-    private func snapshotSet(_ session: RequesterSession, report: @Sendable (String) -> Void) async throws -> SnapshotSetResult {
+    private func snapshotSet(_ session: RequesterSession, report: @Sendable (JobEvent) -> Void) async throws -> SnapshotSetResult {
         let deadline = ContinuousClock.now + busyWait
         var pause: Duration = .milliseconds(250)
         while true {
             do {
                 return try await session.doSnapshotSet(provider: provider)
             } catch let error as QuiesceError where error.code == .busy && ContinuousClock.now + pause < deadline {
-                report("another backup is taking its snapshot (Busy): waiting \(pause) and trying again")
+                report(.note("another backup is taking its snapshot (Busy): waiting \(pause) and trying again"))
                 try await Task.sleep(for: pause)
                 pause = min(pause * 2, .seconds(5))
             }

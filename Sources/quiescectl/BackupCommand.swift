@@ -32,12 +32,6 @@ struct BackupCommand: AsyncParsableCommand {
             """
     )
 
-    /// Prints why no backup was made to standard error; the exit status is 1.
-    private static func failure(_ reason: String) -> ExitCode {
-        FileHandle.standardError.write(Data("quiescectl: backup failed: \(reason)\n".utf8))
-        return ExitCode(1)
-    }
-
     /// Retries of a bare `--retry`.
     static let defaultRetries = 3
 
@@ -88,7 +82,7 @@ struct BackupCommand: AsyncParsableCommand {
     )
     var restartCommands: [String] = []
 
-    @Flag(help: "Print the backup document as JSON instead of the table.")
+    @Flag(help: "Stream one JSON object per line on standard output (steps, writer failures, copy progress, each writer's result, then the result with the backup document) instead of the table.")
     var json = false
 
     func validate() throws {
@@ -133,27 +127,79 @@ struct BackupCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        if exec { return try await runExec() }
+        let printer = ProgressPrinter(json: json)
+        do {
+            try await (exec ? runExec(printer) : runCopy(printer))
+        } catch let failure as BackupFailure {
+            printer.finish(.result("failed", exitStatus: 1, message: failure.reason))
+            FileHandle.standardError.write(Data("quiescectl: backup failed: \(failure.reason)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+
+    /// Why no backup was made.
+    private struct BackupFailure: Error {
+        var reason: String
+    }
+
+    /// Runs a job, turning its failure into a ``BackupFailure`` with the reason in words.
+    private func attempt<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as QuiesceError {
+            throw BackupFailure(reason: explanation(error, busOptions))
+        } catch let error as CommandFailure {
+            throw BackupFailure(reason: error.description)
+        }
+    }
+
+    /// `--to`: the data copied out of the snapshot set.
+    private func runCopy(_ printer: ProgressPrinter) async throws {
         let job = BackupJob(
             volumes: volumes.map(absolutePath), destination: absolutePath(destination!),
             backupType: BackupType(rawValue: type)!, provider: provider, policies: policies,
             retry: retries > 0 ? RetryPolicy(maxRetries: retries, delay: .milliseconds(Int64(retryDelay * 1000)), restartAfter: restartAfter) : nil,
             restartCommands: try parsedRestartCommands()
         )
-        let client = try await connect(busOptions)
-        let document: BackupDocument
-        do {
-            document = try await job.run(with: client) { line in
-                FileHandle.standardError.write(Data((line + "\n").utf8))
-            }
-        } catch let error as QuiesceError {
-            throw Self.failure(explanation(error, busOptions))
-        } catch {
-            throw Self.failure("\(error)")
+        let document = try await attempt {
+            try await job.run(with: try await connect(busOptions), report: printer.show)
         }
-        if json {
-            print(try JSONCoding.encode(document, pretty: true))
-        } else {
+        let status: Int32 = switch document.outcome {
+        case .succeeded: 0
+        case .partial: 3
+        case .failed: 1
+        }
+        report(document, status: status, to: printer, summary: "backup \(document.outcome.rawValue): \(job.destination)/\(BackupJob.documentName)")
+        if status != 0 { throw ExitCode(status) }
+    }
+
+    /// `--exec`: the snapshot set held while the command runs.
+    private func runExec(_ printer: ProgressPrinter) async throws {
+        let job = ExecBackupJob(
+            volumes: volumes.map(absolutePath), command: command, documentPath: documentPath.map(absolutePath),
+            backupType: BackupType(rawValue: type)!, provider: provider, policies: policies, busyWait: .milliseconds(Int64(busyWait * 1000))
+        )
+        let outcome = try await attempt {
+            try await job.run(with: try await connect(busOptions), report: printer.show)
+        }
+        let partial = outcome.document.writers.contains { $0.status.state == .failedAtIdentify || $0.components.contains { $0.consistency == .crashConsistent } }
+        let status = outcome.commandStatus != 0 ? outcome.commandStatus : partial ? 3 : 0
+        let result = outcome.commandStatus != 0 ? "failed" : partial ? "partial" : "succeeded"
+        // The command's standard output is quiescectl's: nothing else goes there but --json.
+        report(outcome.document, status: status, to: printer, summary: "backup \(result): \(command[0]) exited with \(outcome.commandStatus)", outcome: result, table: false)
+        if status != 0 { throw ExitCode(status) }
+    }
+
+    /// The writers' results and the outcome: a table on standard output and the summary line
+    /// (or the summary alone on standard error, without `table`), or with `--json` a `writer`
+    /// line per writer and the `result` line with the document.
+    private func report(_ document: BackupDocument, status: Int32, to printer: ProgressPrinter, summary: String, outcome: String? = nil, table: Bool = true) {
+        guard json else {
+            printer.finish(.result(outcome ?? document.outcome.rawValue, exitStatus: status))
+            guard table else {
+                FileHandle.standardError.write(Data((summary + "\n").utf8))
+                return
+            }
             print(Table(
                 header: ["WRITER", "STATE", "FAILURE", "COMPONENTS", "CONSISTENCY", "MESSAGE"],
                 rows: document.writers.map { writer in
@@ -165,34 +211,12 @@ struct BackupCommand: AsyncParsableCommand {
                     ]
                 }
             ).rendered)
-            print("backup \(document.outcome.rawValue): \(job.destination)/\(BackupJob.documentName)")
+            print(summary)
+            return
         }
-        switch document.outcome {
-        case .succeeded: return
-        case .partial: throw ExitCode(3)
-        case .failed: throw ExitCode(1)
-        }
-    }
-
-    /// `--exec`: the snapshot set held while the command runs.
-    private func runExec() async throws {
-        let job = ExecBackupJob(
-            volumes: volumes.map(absolutePath), command: command, documentPath: documentPath.map(absolutePath),
-            backupType: BackupType(rawValue: type)!, provider: provider, policies: policies, busyWait: .milliseconds(Int64(busyWait * 1000))
-        )
-        let client = try await connect(busOptions)
-        let outcome: ExecBackupJob.Outcome
-        do {
-            outcome = try await job.run(with: client) { line in
-                FileHandle.standardError.write(Data((line + "\n").utf8))
-            }
-        } catch let error as QuiesceError {
-            throw Self.failure(explanation(error, busOptions))
-        }
-        if json { print(try JSONCoding.encode(outcome.document, pretty: true)) }
-        let partial = outcome.document.writers.contains { $0.status.state == .failedAtIdentify || $0.components.contains { $0.consistency == .crashConsistent } }
-        FileHandle.standardError.write(Data("backup \(outcome.commandStatus == 0 ? (partial ? "partial" : "succeeded") : "failed"): \(command[0]) exited with \(outcome.commandStatus)\n".utf8))
-        if outcome.commandStatus != 0 { throw ExitCode(outcome.commandStatus) }
-        if partial { throw ExitCode(3) }
+        for writer in document.writers { printer.show(writer: writer) }
+        var result = ProgressLine.result(outcome ?? document.outcome.rawValue, exitStatus: status, message: summary)
+        result.document = document
+        printer.finish(result)
     }
 }

@@ -79,22 +79,26 @@ struct RestoreCommand: AsyncParsableCommand {
 
         let job = RestoreJob(plan: plan, keepReplaced: keepReplaced, stateDirectory: stateDir.map(absolutePath) ?? Self.defaultStateDirectory)
         let client = try await connect(busOptions)
+        let printer = ProgressPrinter(json: json)
         let outcome: RestoreJob.Outcome
         do {
-            outcome = try await job.run(with: client) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+            outcome = try await job.run(with: client, report: printer.show)
         } catch {
+            printer.finish(.result("failed", exitStatus: 1, message: "\(error)"))
             FileHandle.standardError.write(Data("quiescectl: restore failed: \(error)\n".utf8))
             throw ExitCode(1)
         }
         let involved = outcome.statuses.filter { $0.lastEvent == .postRestore }
-        if json {
-            print(try JSONCoding.encode(involved, pretty: true))
-        } else {
+        let status: Int32 = involved.contains(where: \.hasFailed) ? 3 : 0
+        let summary = "restore done from \(plan.source)" + (plan.alternateLocation.map { " to \($0)" } ?? "")
+        var result = ProgressLine.result(status == 0 ? "succeeded" : "partial", exitStatus: status, message: summary)
+        result.writerStatus = involved
+        printer.finish(result)
+        if !json {
             print(statusTable(involved))
-            let destination = plan.alternateLocation.map { " to \($0)" } ?? ""
-            print("restore done from \(plan.source)\(destination)")
+            print(summary)
         }
-        if involved.contains(where: \.hasFailed) { throw ExitCode(3) }
+        if status != 0 { throw ExitCode(status) }
     }
 
     /// Where restore journals go by default.

@@ -43,7 +43,7 @@ struct SnapshotCommand: AsyncParsableCommand {
         @Option(name: .customLong("require"), help: ArgumentHelp("A writer whose failure fails the snapshot (repeatable).", valueName: "writer"))
         var required: [String] = []
 
-        @Flag(help: "Print the kept set as JSON.")
+        @Flag(help: "Stream one JSON object per line on standard output (steps, then the result with the kept set) instead of the id.")
         var json = false
 
         func validate() throws {
@@ -57,13 +57,22 @@ struct SnapshotCommand: AsyncParsableCommand {
                 policies: Dictionary(uniqueKeysWithValues: required.map { ($0, WriterPolicy.required) })
             )
             let client = try await connect(busOptions)
-            let set = try await explained(busOptions) {
-                try await job.run(with: client) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+            let printer = ProgressPrinter(json: json)
+            let set: KeptSnapshotSet
+            do {
+                set = try await explained(busOptions) { try await job.run(with: client, report: printer.show) }
+            } catch {
+                printer.finish(.result("failed", exitStatus: 1, message: "\(error)"))
+                throw error
             }
-            print(json ? try JSONCoding.encode(set, pretty: true) : set.id)
-            if set.consistency != .succeeded {
+            let status: Int32 = set.consistency == .succeeded ? 0 : 3
+            var result = ProgressLine.result(set.consistency.rawValue, exitStatus: status, message: "snapshot set \(set.id) kept until \(DateText.local(set.expires))")
+            result.keptSet = set
+            printer.finish(result)
+            if !json { print(set.id) }
+            if status != 0 {
                 FileHandle.standardError.write(Data("snapshot set \(set.id) kept, but some components are only crash-consistent (quiescectl snapshot list shows which)\n".utf8))
-                throw ExitCode(3)
+                throw ExitCode(status)
             }
         }
     }

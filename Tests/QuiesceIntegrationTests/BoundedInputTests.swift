@@ -53,7 +53,7 @@ struct BoundedInputTests {
             for attempt in 1...2 {
                 let backup = try await harness.quiescectl(["backup", "--volume", volume, "--to", harness.bus.directory + "/backup\(attempt)", "--json"])
                 #expect(backup.status == 3, "\(backup.stderr)")
-                let document = try JSONCoding.decode(BackupDocument.self, from: backup.stdout)
+                let document = try JSONLines.backupDocument(backup.stdout)
                 let heavy = try #require(document.writers.first { $0.metadata.name == "heavy" })
                 #expect(heavy.status.failure == .nonRetryable)
                 #expect(heavy.status.message.contains("is 20000000 bytes; at most 262144 (org.quiesce.Error.TooLarge)"), "\(heavy.status.message)")

@@ -93,7 +93,7 @@ struct FaultTests {
             #expect(try await harness.writerProperty("leased", "LastError") == "s \"timeout\"")
             let result = try await backup.value
             #expect(result.status == 3)
-            let document = try JSONCoding.decode(BackupDocument.self, from: result.stdout)
+            let document = try JSONLines.backupDocument(result.stdout)
             let record = try #require(document.writers.first { $0.metadata.name == "leased" })
             // The late Thaw learned that the writer had already aborted.
             #expect(record.status.failure == .timeout)

@@ -52,7 +52,7 @@ struct FreezeProviderTests {
             try await LoopFilesystem.with(["ext4", "btrfs"], harness: harness) { _ in
                 try await startCoordinator(harness)
                 let (backup, document) = try await backUpNotesUnderLoad(harness, notes: try harness.folder("ext4/notes"), files: try harness.folder("btrfs/files"))
-                #expect(backup.stderr.contains("freezing \(harness.bus.directory)/ext4 while /usr/bin/python3 snapshots them"), "\(backup.stderr)")
+                #expect(backup.stdout.contains("freezing \(harness.bus.directory)/ext4 while /usr/bin/python3 snapshots them"), "\(backup.stdout)")
                 #expect(document.snapshotSet?.provider == "freeze+btrfs" || document.snapshotSet?.provider == "btrfs+freeze")
                 for label in ["notes", "files", "quiesced"] { await harness.process(label)?.terminate() }
             }

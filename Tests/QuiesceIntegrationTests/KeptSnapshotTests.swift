@@ -61,7 +61,7 @@ struct KeptSnapshotTests {
             try await harness.startCoordinator(["--session-idle-timeout", "4"])
             let volume = try harness.folder("volume")
             try await harness.startFlakyWriter("files", volume: volume)
-            let created = try await harness.quiescectl(["snapshot", "create", "--volume", volume, "--keep", "1s"])
+            let created = try await harness.quiescectl(["snapshot", "create", "--volume", volume, "--keep", "3s"])
             #expect(created.status == 0, "\(created.stderr)")
             #expect(try await harness.quiescectl(["snapshot", "list"]).stdout.contains(created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
             try await Harness.waitUntil("the set expired", timeout: .seconds(15)) {

@@ -60,7 +60,7 @@ struct PolicyAndRetryTests {
             let destination = harness.bus.directory + "/backup"
             let result = try await harness.quiescectl(["backup", "--volume", volume, "--to", destination, "--optional", "lenient", "--json"])
             #expect(result.status == 3)
-            let document = try JSONCoding.decode(BackupDocument.self, from: result.stdout)
+            let document = try JSONLines.backupDocument(result.stdout)
             #expect(document.outcome == .partial)
             let byName = Dictionary(uniqueKeysWithValues: document.writers.map { ($0.metadata.name, $0) })
             #expect(byName["lenient"]?.status.state == .failedAtPrepareSnapshot)
@@ -94,8 +94,9 @@ struct PolicyAndRetryTests {
             let destination = harness.bus.directory + "/backup"
             let result = try await harness.quiescectl(["backup", "--volume", dataVolume, "--to", destination, "--retry", "--retry-delay", "0", "--json"])
             #expect(result.status == 0, "\(result.stderr)")
-            #expect(result.stderr.contains("split failed with inconsistent-snapshot: the snapshot set lacks volumes the writer needs: adding \(logVolume) and retrying"))
-            let document = try JSONCoding.decode(BackupDocument.self, from: result.stdout)
+            // With --json the decisions are note lines on standard output.
+            #expect(try JSONLines(result.stdout).of("note").contains { ($0["message"] as? String)?.contains("split failed with inconsistent-snapshot: the snapshot set lacks volumes the writer needs: adding \(logVolume) and retrying") == true })
+            let document = try JSONLines.backupDocument(result.stdout)
             #expect(document.snapshotSet?.volumes.map(\.volume) == [dataVolume, logVolume])
         }
     }

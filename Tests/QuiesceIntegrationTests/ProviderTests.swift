@@ -21,7 +21,7 @@ func backUpNotesUnderLoad(_ harness: Harness, notes: String, files: String) asyn
     let destination = harness.bus.directory + "/backup"
     let backup = try await harness.quiescectl(["backup", "--volume", notes, "--volume", files, "--to", destination, "--json"])
     #expect(backup.status == 0, "\(backup.stderr)")
-    let document = try JSONCoding.decode(BackupDocument.self, from: backup.stdout)
+    let document = try JSONLines.backupDocument(backup.stdout)
     let copy = destination + "/" + (document.snapshotSet?.volumes.first { $0.volume == notes }?.dataPath ?? "") + "/notes.db"
     #expect(try await sqlite(harness, copy, "PRAGMA integrity_check;") == "ok")
     #expect(Int(try await sqlite(harness, copy, "SELECT count(*) FROM notes;")) ?? 0 > 0)

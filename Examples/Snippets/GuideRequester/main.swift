@@ -6,7 +6,7 @@ let job = BackupJob(
     volumes: ["/srv/shop"], destination: "/backups/2026-11-27",
     policies: ["shop": .required], retry: RetryPolicy(maxRetries: 3, delay: .seconds(10))
 )
-let document = try await job.run(with: client) { line in print(line) }
+let document = try await job.run(with: client) { event in print(event) }  // steps, copy progress, decisions
 // document.outcome: .succeeded, or .partial when an optional writer failed
 // snippet:end
 
