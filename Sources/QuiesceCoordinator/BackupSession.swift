@@ -30,6 +30,9 @@ actor BackupSession {
     private var componentPolicies: [String: [String: WriterPolicy]] = [:]
     private var backupType: BackupType = .full
     private var snapshotSet: SnapshotSet?
+    /// Per volume whose snapshot is one instant, its group (`snapshot-groups`): the same group,
+    /// the same instant.
+    private var snapshotGroups: [String: String] = [:]
     /// The backup document a restore session restores from.
     private var restoreDocument: BackupDocument?
     /// Where a restore session puts the volumes, when not over the volumes themselves.
@@ -236,6 +239,7 @@ actor BackupSession {
     /// The body of DoSnapshotSet, run while the session holds the snapshot lock.
     private func createSnapshotSet(_ assignments: [SnapshotTaker.Assignment]) async throws -> (setId: String, snapshots: [String: String]) {
         let setId = UUID().uuidString.lowercased()
+        snapshotGroups = Self.groups(of: assignments)
 
         progress("prepare-for-snapshot", "PrepareForSnapshot to \(activeNames().count) writer(s)")
         await send(.prepareForSnapshot, to: activeNames(), setId: setId)
@@ -312,6 +316,22 @@ actor BackupSession {
         try await failIfRequiredFailed(.postSnapshot, abort: false)
         completed(.doSnapshotSet)
         return (setId, taken)
+    }
+
+    /// Which volumes are one instant, and together with which: each volume of a per-volume
+    /// provider its own group, the volumes of an across-volumes provider one group.
+    private static func groups(of assignments: [SnapshotTaker.Assignment]) -> [String: String] {
+        var groups: [String: String] = [:]
+        for assignment in assignments {
+            for volume in assignment.volumes {
+                switch assignment.provider.instant {
+                case .perVolume: groups[volume.path] = "\(assignment.provider.name):\(volume.path)"
+                case .acrossVolumes: groups[volume.path] = assignment.provider.name
+                case .none: continue
+                }
+            }
+        }
+        return groups
     }
 
     /// BackupComplete to the writers still in the backup.
@@ -574,6 +594,7 @@ actor BackupSession {
             options.components = participant.selectedComponents
             options.volumes = volumePaths
             options.snapshotSetId = setId
+            if setId != nil { options.snapshotGroups = snapshotGroups }
             if event == .freeze { options.lease = .milliseconds(participant.metadata.freezeTimeoutMilliseconds) }
             if event == .preRestore || event == .postRestore, let record = restoreDocument?.writers.first(where: { $0.metadata.name == participant.name }) {
                 options.backupMetadata = Dictionary(uniqueKeysWithValues: record.components.compactMap { c in c.backupMetadata.map { (c.fullPath, $0) } })

@@ -10,6 +10,7 @@ public struct BtrfsProvider: SnapshotProvider {
     /// `btrfs`.
     public let name = "btrfs"
     public let summary = "a read-only snapshot of the subvolume holding each volume (libbtrfsutil); constant cost"
+    public let instant = SnapshotInstant.perVolume
 
     /// Creates the provider.
     public init() {}

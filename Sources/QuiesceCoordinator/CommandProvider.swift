@@ -35,6 +35,10 @@ public struct CommandProvider: SnapshotProvider {
 
     public var name: String { kind.rawValue }
 
+    /// freeze: every filesystem is frozen while the command snapshots them all; command: the
+    /// command's snapshots are atomic by themselves, one volume at a time.
+    public var instant: SnapshotInstant { kind == .freeze ? .acrossVolumes : .perVolume }
+
     public var summary: String {
         switch kind {
         case .freeze: "FIFREEZE on each filesystem around the device-snapshot command \(command?.arguments.joined(separator: " ") ?? "")"

@@ -14,6 +14,8 @@ public struct CopyProvider: SnapshotProvider {
     /// `copy`.
     public let name = "copy"
     public let summary = "copies each volume while the writers stay frozen (small data, the demo)"
+    /// File by file: only writers that hold their writes while frozen are consistent in it.
+    public let instant = SnapshotInstant.none
     public let unavailableReason: String? = nil
     /// The directory below which snapshot sets are made, one directory per set.
     public let root: String

@@ -7,6 +7,7 @@ public struct NullProvider: SnapshotProvider {
     /// `null`.
     public let name = "null"
     public let summary = "no snapshot (benchmarks of the event path); only when named"
+    public let instant = SnapshotInstant.none
     public let unavailableReason: String? = nil
 
     /// Creates the provider.

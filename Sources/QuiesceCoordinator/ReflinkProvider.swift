@@ -10,6 +10,7 @@ public struct ReflinkProvider: SnapshotProvider {
     /// `reflink`.
     public let name = "reflink"
     public let summary = "a copy sharing every file's extents (XFS, btrfs); cost grows with the number of files, not their size"
+    public let instant = SnapshotInstant.none
     public let unavailableReason: String? = nil
 
     /// Creates the provider.

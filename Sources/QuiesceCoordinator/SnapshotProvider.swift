@@ -33,6 +33,16 @@ public struct SnapshotRequest: Sendable {
     }
 }
 
+/// Whether a provider's snapshots are each one instant in time.
+public enum SnapshotInstant: Sendable {
+    /// Each volume's snapshot is one instant (a btrfs snapshot, a device snapshot).
+    case perVolume
+    /// All the volumes it takes in a set are one instant together (filesystems frozen at once).
+    case acrossVolumes
+    /// Files are copied one after another while applications may write (copy, reflink).
+    case none
+}
+
 /// Turns volumes into a point-in-time snapshot, as a VSS provider does. The coordinator picks one
 /// provider per volume (or the one a requester names) and calls ``createSnapshots(_:)`` while
 /// every writer is frozen, under the write-hold limit: it must be quick and must not wait on
@@ -42,6 +52,9 @@ public protocol SnapshotProvider: Sendable {
     var name: String { get }
     /// What it does, in a few words (for `quiescectl providers`).
     var summary: String { get }
+    /// Whether its snapshots are one instant in time, per volume or across the volumes (sent
+    /// to writers as `snapshot-groups`, so that they know whether a backup mode is needed).
+    var instant: SnapshotInstant { get }
     /// Why it cannot serve on this machine at all; `nil` when it can.
     var unavailableReason: String? { get }
     /// Why it cannot snapshot `volume`; `nil` when it can. `requested`: a requester named it

@@ -25,6 +25,13 @@ extension Writer1.EventOptions {
         if let volumes, volumes.count > InputLimits.volumesPerSet || !volumes.allSatisfy(PathRules.isAbsoluteNormalized) {
             throw invalid("volumes must be at most \(InputLimits.volumesPerSet) absolute normalized paths")
         }
+        if let snapshotGroups {
+            guard snapshotGroups.count <= InputLimits.volumesPerSet,
+                snapshotGroups.allSatisfy({ PathRules.isAbsoluteNormalized($0.key) && !$0.value.isEmpty && $0.value.utf8.count <= 256 })
+            else {
+                throw invalid("snapshot-groups must map at most \(InputLimits.volumesPerSet) absolute normalized volume paths to ids of 1 to 256 bytes")
+            }
+        }
         if let leaseMs, leaseMs == 0 || event != .freeze { throw invalid("lease-ms must be a positive u, sent with Freeze only") }
         for (key, metadata) in [("backup-metadata", backupMetadata), ("restore-metadata", restoreMetadata)] {
             guard let metadata else { continue }

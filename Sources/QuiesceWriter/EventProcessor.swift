@@ -73,6 +73,7 @@ package actor EventProcessor {
         if let components = options.components { record.info.selectedComponents = components }
         if let id = options.snapshotSetId { record.info.snapshotSetId = id }
         if let volumes = options.volumes { record.info.volumes = volumes }
+        if let groups = options.snapshotGroups { record.info.snapshotGroups = groups }
         if let metadata = options.backupMetadata { record.info.backupMetadata = metadata }
         if let metadata = options.restoreMetadata { record.info.restoreMetadata = metadata }
         if let target = options.restoreTarget { record.info.restoreTarget = target }

@@ -12,6 +12,9 @@ public struct WriterSession: Sendable, Hashable {
     public var snapshotSetId: String?
     /// The volumes (absolute directory paths) in the snapshot set.
     public var volumes: [String]
+    /// From PrepareForSnapshot: per volume whose snapshot is one instant, its group; volumes of
+    /// one group are captured at the same instant. A volume not listed is copied over time.
+    public var snapshotGroups: [String: String] = [:]
     /// BackupComplete and PostRestore: whether the requester's copy succeeded.
     public var backupSucceeded: Bool?
     /// Restore events: the backup metadata the writer stored, by component.
@@ -51,6 +54,15 @@ public struct WriterSession: Sendable, Hashable {
     public func restoredPath(of path: String) -> String {
         guard let volume = alternateLocations.keys.filter({ PathRules.contains($0, path) }).max(by: { $0.count < $1.count }) else { return path }
         return alternateLocations[volume]! + String(path.dropFirst(volume == "/" ? 0 : volume.count))
+    }
+
+    /// Whether the snapshot holds every one of `paths` as of one instant: they lie on volumes of
+    /// one snapshot group. Then the files are as after a power cut (crash-consistent together),
+    /// and an application that recovers from a crash needs no backup mode.
+    public func isOneInstant(_ paths: [String]) -> Bool {
+        let groups = paths.map { path in volumes.filter { PathRules.contains($0, path) }.max { $0.count < $1.count }.flatMap { snapshotGroups[$0] } }
+        guard let first = groups.first, let group = first else { return false }
+        return groups.allSatisfy { $0 == group }
     }
 
     /// The paths among `paths` that lie on no volume of the snapshot set. A writer whose files
