@@ -21,6 +21,7 @@ let package = Package(
         .executable(name: "quiescectl", targets: ["quiescectl"]),
         .executable(name: "quiesce-freeze", targets: ["quiesce-freeze"]),
         .executable(name: "quiesce-hook-writer", targets: ["quiesce-hook-writer"]),
+        .executable(name: "quiesce-postgres-writer", targets: ["quiesce-postgres-writer"]),
         .executable(name: "notes-writer", targets: ["notes-writer"]),
         .executable(name: "flaky-writer", targets: ["flaky-writer"]),
         .executable(name: "quiesce-bench", targets: ["quiesce-bench"]),
@@ -51,6 +52,12 @@ let package = Package(
             pkgConfig: "dbus-1",
             providers: [.apt(["libdbus-1-dev"])]
         ),
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+        .target(name: "QuiescePostgres", dependencies: ["CLibPQ"]),
         .target(name: "Quiesce"),
         .executableTarget(name: "quiesce-interface-generator"),
         .plugin(name: "InterfaceGenerator", capability: .buildTool(), dependencies: ["quiesce-interface-generator"]),
@@ -71,6 +78,10 @@ let package = Package(
         .executableTarget(
             name: "quiesce-hook-writer",
             dependencies: ["QuiesceWriter", "QuiesceFiles", "QuiesceCommandLine", argumentParser, logging, subprocess, system]
+        ),
+        .executableTarget(
+            name: "quiesce-postgres-writer",
+            dependencies: ["QuiesceWriter", "QuiescePostgres", "QuiesceFiles", "QuiesceCommandLine", argumentParser, logging, subprocess, system]
         ),
 
         .executableTarget(

@@ -26,11 +26,17 @@ extension DirectoryHandle {
 
     /// Replaces the file `name` with `bytes` so that a crash leaves the old or the new
     /// content, never a mix: written to a new file, synced, renamed over `name`, and the
-    /// directory synced.
-    public func writeFileAtomically(_ name: FileName, _ bytes: [UInt8], mode: mode_t = 0o600) throws {
+    /// directory synced; `owner` gives it to that user and group first (quiesced writing into
+    /// another user's directory).
+    public func writeFileAtomically(_ name: FileName, _ bytes: [UInt8], mode: mode_t = 0o600, owner: (uid: uid_t, gid: gid_t)? = nil) throws {
         let temporary = FileName(".\(name).new-\(getpid())")!
         _ = try? removeTree(temporary)
         let fd = try openFile(temporary, flags: O_WRONLY | O_CREAT | O_EXCL, mode: mode)
+        if let owner, fchown(fd, owner.uid, owner.gid) != 0 {
+            let error = FileError("give to uid \(owner.uid)", pathOf(temporary))
+            close(fd)
+            throw error
+        }
         var done = 0
         while done < bytes.count {
             let count = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, $0.count - done) }
