@@ -49,6 +49,9 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Volume sizes in MiB for the freeze window per provider (btrfs, freeze, copy; root only; empty to skip).")
     var providerSizes = "64,2048"
 
+    @Option(help: "Starts of quiesce-postgres-writer against a PostgreSQL 15 server made for it, for its start time and idle memory (0 to skip).")
+    var postgresStarts = 5
+
     @Flag(help: "Print JSON instead of the table.")
     var json = false
 
@@ -76,6 +79,14 @@ struct Run: AsyncParsableCommand {
         }
         if floodClients > 0 {
             report.flood = try await floodEffect()
+        }
+        if postgresStarts > 0 {
+            do {
+                try await DatabaseWriterFootprint(starts: postgresStarts, log: log).measure(into: &report)
+            } catch {
+                report.allSessionsSucceeded = false
+                log("postgres writer: \(error)")
+            }
         }
         let sizes = providerSizes.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         if !sizes.isEmpty {
