@@ -22,6 +22,7 @@ let package = Package(
         .executable(name: "quiesce-freeze", targets: ["quiesce-freeze"]),
         .executable(name: "quiesce-hook-writer", targets: ["quiesce-hook-writer"]),
         .executable(name: "quiesce-postgres-writer", targets: ["quiesce-postgres-writer"]),
+        .executable(name: "quiesce-mariadb-writer", targets: ["quiesce-mariadb-writer"]),
         .executable(name: "notes-writer", targets: ["notes-writer"]),
         .executable(name: "flaky-writer", targets: ["flaky-writer"]),
         .executable(name: "quiesce-bench", targets: ["quiesce-bench"]),
@@ -58,6 +59,13 @@ let package = Package(
             providers: [.apt(["libpq-dev"])]
         ),
         .target(name: "QuiescePostgres", dependencies: ["CLibPQ"]),
+        .systemLibrary(
+            name: "CMariaDB",
+            pkgConfig: "libmariadb",
+            providers: [.apt(["libmariadb-dev"])]
+        ),
+        .target(name: "QuiesceMariaDB", dependencies: ["CMariaDB"]),
+        .target(name: "QuiesceServiceControl", dependencies: [subprocess, system]),
         .target(name: "Quiesce"),
         .executableTarget(name: "quiesce-interface-generator"),
         .plugin(name: "InterfaceGenerator", capability: .buildTool(), dependencies: ["quiesce-interface-generator"]),
@@ -81,7 +89,11 @@ let package = Package(
         ),
         .executableTarget(
             name: "quiesce-postgres-writer",
-            dependencies: ["QuiesceWriter", "QuiescePostgres", "QuiesceFiles", "QuiesceCommandLine", argumentParser, logging, subprocess, system]
+            dependencies: ["QuiesceWriter", "QuiescePostgres", "QuiesceServiceControl", "QuiesceFiles", "QuiesceCommandLine", argumentParser, logging]
+        ),
+        .executableTarget(
+            name: "quiesce-mariadb-writer",
+            dependencies: ["QuiesceWriter", "QuiesceMariaDB", "QuiesceServiceControl", "QuiesceFiles", "QuiesceCommandLine", argumentParser, logging]
         ),
 
         .executableTarget(

@@ -2,9 +2,8 @@ import Foundation
 import Logging
 import QuiesceFiles
 import QuiescePostgres
+import QuiesceServiceControl
 import QuiesceWriter
-import Subprocess
-import SystemPackage
 
 /// How the writer reaches and restores its cluster.
 struct PostgresWriterSettings: Sendable {
@@ -15,7 +14,7 @@ struct PostgresWriterSettings: Sendable {
     /// `restore_command` written into a restored cluster (how it fetches archived WAL).
     var restoreCommand: String?
     /// The systemd unit that runs the server: stopped before a restore over it, started after.
-    var service: String?
+    var service: SystemdUnit?
     /// The longest `pg_backup_start` may take (it waits for a checkpoint).
     var backupStartTimeout: Duration
     /// The longest `pg_backup_stop` may wait for the WAL it needs to be archived.
@@ -214,12 +213,12 @@ final class PostgresWriter: Writer, @unchecked Sendable {
             try setWriterFailure(.nonRetryable, message: "PostgreSQL is running; stop it before restoring over it (or start the writer with --service UNIT)")
             return false
         }
-        try await systemctl("stop", service)
+        try await service.stop()
         return true
     }
 
     override func onPostRestore(_ session: WriterSession) async throws -> Bool {
-        defer { if session.restoreTarget == .original, let service = settings.service { Task { try? await self.systemctl("start", service) } } }
+        defer { if session.restoreTarget == .original, let service = settings.service { Task { try? await service.start() } } }
         guard session.backupSucceeded != false, let text = session.backupMetadata["postgresql/\(Self.componentName)"] else { return true }
         let metadata = try PostgresBackupMetadata.decode(text)
         let target = session.restoredPath(of: metadata.layout.dataDirectory)
@@ -251,12 +250,5 @@ final class PostgresWriter: Writer, @unchecked Sendable {
         let quoted = restoreCommand.replacingOccurrences(of: "'", with: "''")
         try write("postgresql.auto.conf", existing + (existing.hasSuffix("\n") || existing.isEmpty ? "" : "\n") + "# quiesce: fetch the WAL of the backup from the archive\nrestore_command = '\(quoted)'\n")
         return true
-    }
-
-    private func systemctl(_ verb: String, _ unit: String) async throws {
-        let result = try await Subprocess.run(.path(FilePath("/usr/bin/systemctl")), arguments: [verb, unit], output: .discarded, error: .string(limit: 4096))
-        guard result.terminationStatus.isSuccess else {
-            throw PostgresError(message: "systemctl \(verb) \(unit) failed: \(result.standardError)", connectionLost: false)
-        }
     }
 }

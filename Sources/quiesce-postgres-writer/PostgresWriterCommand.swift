@@ -1,5 +1,6 @@
 import ArgumentParser
 import QuiesceCommandLine
+import QuiesceServiceControl
 import QuiesceWriter
 
 /// `quiesce-postgres-writer`: the Quiesce writer of one PostgreSQL cluster.
@@ -53,7 +54,7 @@ struct PostgresWriterCommand: AsyncParsableCommand {
         let writer = try PostgresWriter(
             name: name,
             settings: PostgresWriterSettings(
-                connection: connection, dataDirectory: dataDirectory, restoreCommand: restoreCommand, service: service,
+                connection: connection, dataDirectory: dataDirectory, restoreCommand: restoreCommand, service: service.map(SystemdUnit.init),
                 backupStartTimeout: .seconds(backupStartTimeout), backupStopTimeout: .seconds(backupStopTimeout)
             ),
             logger: logger
