@@ -22,7 +22,7 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	$(SWIFT) build -c release
-	.build/release/quiesce-bench run --writers 3 --sessions 3 --window-writers 3 --freeze-ms 10 --flood-clients 0 --provider-sizes "" --postgres-starts 2 >/dev/null
+	.build/release/quiesce-bench run --writers 3 --sessions 3 --window-writers 3 --freeze-ms 10 --flood-clients 0 --provider-sizes "" --database-starts 2 >/dev/null
 
 ## make soak: 300 back-to-back backups with 10 writers; prints RSS and open fds.
 soak: deps

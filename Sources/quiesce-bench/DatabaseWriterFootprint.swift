@@ -1,19 +1,27 @@
 import Foundation
 import Quiesce
+import QuiesceRequester
 
-/// quiesce-postgres-writer's start (exec to its name on the bus, which includes reading the
-/// cluster's layout from the server) and idle memory, against a PostgreSQL 15 server made for
-/// the measurement (Debian's postgresql-15; as root it runs as `postgres`). Skipped, with a
-/// line saying so, where there is no server.
+/// A database writer's start (exec to its name on the bus) and idle memory, against a server
+/// made for the measurement from Debian's packages (postgresql-15, mariadb-server; as root they
+/// run as their packages' users). Skipped, with a line saying so, where there is no server.
 struct DatabaseWriterFootprint {
-    static let bin = "/usr/lib/postgresql/15/bin"
+    /// Which writer, and the server it needs.
+    enum Database: String {
+        case postgres, mariadb
+
+        var server: String { self == .postgres ? "/usr/lib/postgresql/15/bin/postgres" : "/usr/sbin/mariadbd" }
+        var writer: String { "quiesce-\(rawValue)-writer" }
+    }
+
+    let database: Database
     let starts: Int
     let log: (String) -> Void
 
-    /// Runs `program` as the server's user with no descriptor but 0 to 2 (a server pg_ctl leaves
+    /// Runs `command` as `user` (when root) with no descriptor but 0 to 2 (a server it leaves
     /// running must not hold ours), and waits for it.
-    private func asOwner(_ program: String, _ arguments: [String]) throws -> Int32 {
-        let command = getuid() == 0 ? ["/usr/sbin/runuser", "-u", "postgres", "--", program] + arguments : [program] + arguments
+    private func run(as user: String, _ command: [String]) throws -> Int32 {
+        let command = getuid() == 0 ? ["/usr/sbin/runuser", "-u", user, "--"] + command : command
         let process = try BenchEnvironment.spawn(
             "/usr/bin/python3", ["-c", "import os, sys; os.closerange(3, 65536); os.execv(sys.argv[1], sys.argv[1:])"] + command
         )
@@ -21,25 +29,52 @@ struct DatabaseWriterFootprint {
         return process.terminationStatus
     }
 
+    /// Starts the server in `place`; returns the writer's arguments to reach it and how to stop it.
+    private func startServer(in place: String) async throws -> (arguments: [String], stop: () -> Void) {
+        switch database {
+        case .postgres:
+            let bin = "/usr/lib/postgresql/15/bin"
+            guard try run(as: "postgres", [bin + "/initdb", "-D", place + "/data", "-U", "postgres", "--auth=trust", "--no-instructions"]) == 0,
+                try run(as: "postgres", [bin + "/pg_ctl", "-D", place + "/data", "-l", place + "/server.log", "-w", "-o", "-c listen_addresses= -k \(place)", "start"]) == 0
+            else { throw BenchFailure("the PostgreSQL server did not start (\(place)/server.log)") }
+            return (["--connection", "host=\(place) user=postgres dbname=postgres"], {
+                _ = try? run(as: "postgres", [bin + "/pg_ctl", "-D", place + "/data", "-m", "immediate", "-w", "stop"])
+            })
+        case .mariadb:
+            let user = getuid() == 0 ? ["--user=mysql"] : []
+            guard try run(as: "mysql", ["/usr/bin/mariadb-install-db", "--no-defaults", "--datadir=\(place)/data", "--auth-root-authentication-method=socket", "--skip-test-db"]) == 0
+            else { throw BenchFailure("mariadb-install-db failed") }
+            let server = try BenchEnvironment.spawn(
+                "/usr/sbin/mariadbd", ["--no-defaults", "--datadir=\(place)/data", "--socket=\(place)/mysqld.sock", "--skip-networking"] + user,
+                log: place + "/server.log"
+            )
+            let deadline = ContinuousClock.now + .seconds(60)
+            while !FileManager.default.fileExists(atPath: place + "/mysqld.sock") {
+                guard server.isRunning, ContinuousClock.now < deadline else { throw BenchFailure("mariadbd did not start (\(place)/server.log)") }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            return (["--socket", place + "/mysqld.sock"], {
+                server.terminate()
+                server.waitUntilExit()
+            })
+        }
+    }
+
     func measure(into report: inout BenchReport) async throws {
-        guard FileManager.default.isExecutableFile(atPath: Self.bin + "/postgres") else {
-            log("postgres writer: skipped (no \(Self.bin)/postgres)")
+        guard FileManager.default.isExecutableFile(atPath: database.server) else {
+            log("\(database.rawValue) writer: skipped (no \(database.server))")
             return
         }
-        let place = NSTemporaryDirectory() + "quiesce-bench-pg-\(UUID().uuidString.prefix(8))"
+        let place = NSTemporaryDirectory() + "quiesce-bench-\(database.rawValue)-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: place, withIntermediateDirectories: true)
         if getuid() == 0 {
             chmod(place, 0o755)
-            (try? BenchEnvironment.spawn("/usr/bin/chown", ["postgres:postgres", place]))?.waitUntilExit()
+            (try? BenchEnvironment.spawn("/usr/bin/chown", [database == .postgres ? "postgres:postgres" : "mysql:mysql", place]))?.waitUntilExit()
         }
-        defer {
-            _ = try? asOwner(Self.bin + "/pg_ctl", ["-D", place + "/data", "-m", "immediate", "-w", "stop"])
-            try? FileManager.default.removeItem(atPath: place)
-        }
-        log("postgres writer: making a cluster")
-        guard try asOwner(Self.bin + "/initdb", ["-D", place + "/data", "-U", "postgres", "--auth=trust", "--no-instructions"]) == 0,
-            try asOwner(Self.bin + "/pg_ctl", ["-D", place + "/data", "-l", place + "/server.log", "-w", "-o", "-c listen_addresses= -k \(place)", "start"]) == 0
-        else { throw BenchFailure("the PostgreSQL server for the writer's footprint did not start (\(place)/server.log)") }
+        defer { try? FileManager.default.removeItem(atPath: place) }
+        log("\(database.rawValue) writer: making a server")
+        let server = try await startServer(in: place)
+        defer { server.stop() }
 
         let environment = try await BenchEnvironment.start()
         var times: [Double] = []
@@ -48,25 +83,29 @@ struct DatabaseWriterFootprint {
             for round in 0..<starts {
                 let started = ContinuousClock.now
                 let writer = try BenchEnvironment.spawn(
-                    BenchEnvironment.binDirectory + "/quiesce-postgres-writer",
-                    ["--address", environment.address, "--name", "pg", "--connection", "host=\(place) user=postgres dbname=postgres", "--log-level", "warning"]
+                    BenchEnvironment.binDirectory + "/" + database.writer,
+                    ["--address", environment.address, "--name", "db", "--log-level", "warning"] + server.arguments
                 )
-                try await environment.waitForName(BusNames.writerBusName("pg"))
+                try await environment.waitForName(BusNames.writerBusName("db"))
                 times.append((ContinuousClock.now - started).milliseconds)
                 if round == starts - 1 {
+                    // Identify once, as a backup would, then idle.
+                    let session = try await QuiesceClient(connection: environment.connection).createSession()
+                    guard try await session.gatherWriterMetadata().count == 1 else { throw BenchFailure("\(database.writer) did not answer Identify") }
+                    try await session.close()
                     try await Task.sleep(for: .milliseconds(500))
                     memory = BenchEnvironment.memory(writer)
                 }
                 writer.terminate()
                 writer.waitUntilExit()
-                while try await environment.connection.nameOwner(BusNames.writerBusName("pg")) != nil { try await Task.sleep(for: .milliseconds(5)) }
+                while try await environment.connection.nameOwner(BusNames.writerBusName("db")) != nil { try await Task.sleep(for: .milliseconds(5)) }
             }
         } catch {
             await environment.stop()
             throw error
         }
         await environment.stop()
-        report.writerStart["postgres"] = Statistics(times)
-        report.writerIdleMemory["postgres"] = memory
+        report.writerStart[database.rawValue] = Statistics(times)
+        report.writerIdleMemory[database.rawValue] = memory
     }
 }

@@ -49,8 +49,8 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Volume sizes in MiB for the freeze window per provider (btrfs, freeze, copy; root only; empty to skip).")
     var providerSizes = "64,2048"
 
-    @Option(help: "Starts of quiesce-postgres-writer against a PostgreSQL 15 server made for it, for its start time and idle memory (0 to skip).")
-    var postgresStarts = 5
+    @Option(help: "Starts of each database writer (PostgreSQL, MariaDB) against a server made for it, for its start time and idle memory (0 to skip).")
+    var databaseStarts = 5
 
     @Flag(help: "Print JSON instead of the table.")
     var json = false
@@ -80,12 +80,12 @@ struct Run: AsyncParsableCommand {
         if floodClients > 0 {
             report.flood = try await floodEffect()
         }
-        if postgresStarts > 0 {
+        for database in [DatabaseWriterFootprint.Database.postgres, .mariadb] where databaseStarts > 0 {
             do {
-                try await DatabaseWriterFootprint(starts: postgresStarts, log: log).measure(into: &report)
+                try await DatabaseWriterFootprint(database: database, starts: databaseStarts, log: log).measure(into: &report)
             } catch {
                 report.allSessionsSucceeded = false
-                log("postgres writer: \(error)")
+                log("\(database.rawValue) writer: \(error)")
             }
         }
         let sizes = providerSizes.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
