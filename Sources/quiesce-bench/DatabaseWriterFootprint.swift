@@ -42,8 +42,8 @@ struct DatabaseWriterFootprint {
             })
         case .mariadb:
             let user = getuid() == 0 ? ["--user=mysql"] : []
-            guard try run(as: "mysql", ["/usr/bin/mariadb-install-db", "--no-defaults", "--datadir=\(place)/data", "--auth-root-authentication-method=socket", "--skip-test-db"]) == 0
-            else { throw BenchFailure("mariadb-install-db failed") }
+            guard try run(as: "mysql", ["/bin/sh", "-c", "exec /usr/bin/mariadb-install-db --no-defaults --datadir=\(place)/data --auth-root-authentication-method=socket --skip-test-db >\(place)/install.log 2>&1"]) == 0
+            else { throw BenchFailure("mariadb-install-db failed: \((try? String(contentsOfFile: place + "/install.log", encoding: .utf8))?.suffix(1500) ?? "")") }
             let server = try BenchEnvironment.spawn(
                 "/usr/sbin/mariadbd", ["--no-defaults", "--datadir=\(place)/data", "--socket=\(place)/mysqld.sock", "--skip-networking"] + user,
                 log: place + "/server.log"

@@ -61,10 +61,10 @@ struct KeptSnapshotTests {
             try await harness.startCoordinator(["--session-idle-timeout", "4"])
             let volume = try harness.folder("volume")
             try await harness.startFlakyWriter("files", volume: volume)
-            let created = try await harness.quiescectl(["snapshot", "create", "--volume", volume, "--keep", "3s"])
+            let created = try await harness.quiescectl(["snapshot", "create", "--volume", volume, "--keep", "8s"])
             #expect(created.status == 0, "\(created.stderr)")
             #expect(try await harness.quiescectl(["snapshot", "list"]).stdout.contains(created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
-            try await Harness.waitUntil("the set expired", timeout: .seconds(15)) {
+            try await Harness.waitUntil("the set expired", timeout: .seconds(40)) {
                 try await harness.quiescectl(["snapshot", "list"]).stdout.contains("No kept snapshot sets.")
             }
             #expect(try FileManager.default.contentsOfDirectory(atPath: harness.snapshotRoot).isEmpty)

@@ -32,7 +32,10 @@ struct MariaDBServer: Sendable {
             "/usr/bin/mariadb-install-db",
             ["--no-defaults", "--datadir=\(dataDirectory)", "--auth-root-authentication-method=socket", "--skip-test-db"] + (Harness.isRoot ? ["--user=mysql"] : [])
         )
-        guard installed.status == 0 else { throw TestFailure("mariadb-install-db failed: \(installed.stdout)\(installed.stderr)") }
+        guard installed.status == 0 else {
+            let log = (try? String(contentsOfFile: dataDirectory + "/\(ProcessInfo.processInfo.hostName).err", encoding: .utf8)) ?? ""
+            throw TestFailure("mariadb-install-db failed (\(installed.status)): \(installed.stdout.suffix(1500))\(installed.stderr.suffix(1500))\(log.suffix(1500))")
+        }
         return MariaDBServer(harness: harness, dataDirectory: dataDirectory, socket: run + "/mysqld.sock", label: label)
     }
 
@@ -60,6 +63,7 @@ struct MariaDBServer: Sendable {
             ] + (Harness.isRoot ? ["--user=mysql"] : []),
             log: harness.bus.directory + "/logs/\(label).log"
         )
+        harness.adopt(server, as: label)
         try await Harness.waitUntil("MariaDB answers", timeout: .seconds(60)) {
             guard server.isRunning else { throw TestFailure("mariadbd exited: \(server.output.suffix(2000))") }
             return (try? await sql("SELECT 1")) == "1"

@@ -2,7 +2,7 @@ import Foundation
 import QuiesceTestSupport
 
 /// A PostgreSQL 15 server from Debian's package (postgresql-15), made by a test in its own
-/// folder: `initdb`, then `pg_ctl` on a Unix socket only. As root (CI) the server runs as the
+/// folder: `initdb`, then `postgres` on a Unix socket only. As root (CI) the server runs as the
 /// package's `postgres` user, as PostgreSQL requires.
 struct PostgresServer: Sendable {
     static let bin = "/usr/lib/postgresql/15/bin"
@@ -17,8 +17,8 @@ struct PostgresServer: Sendable {
     var connection: String { "host=\(socketDirectory) user=postgres dbname=postgres" }
 
     /// Runs `program` as the server's user, with no descriptor but standard input, output and
-    /// error: a server that pg_ctl leaves running must not hold the test's pipes (or the
-    /// descriptor through which Foundation learns that its child ended) open.
+    /// error (nothing it starts may hold the test's pipes, or the descriptor through which
+    /// Foundation learns that its child ended, open).
     private static func asOwner(_ harness: Harness, _ program: String, _ arguments: [String]) async throws -> CommandResult {
         let command = Harness.isRoot ? ["/usr/sbin/runuser", "-u", "postgres", "--", program] + arguments : [program] + arguments
         return try await harness.run("/usr/bin/python3", ["-c", "import os, sys; os.closerange(3, 65536); os.execv(sys.argv[1], sys.argv[1:])"] + command)
@@ -38,10 +38,10 @@ struct PostgresServer: Sendable {
         let parent = URL(fileURLWithPath: dataDirectory).deletingLastPathComponent().path
         try FileManager.default.createDirectory(atPath: socketDirectory, withIntermediateDirectories: true)
         try await own(harness, [parent, socketDirectory])
-        let made = try await asOwner(harness, bin + "/initdb", ["-D", dataDirectory, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-instructions"])
+        let made = try await asOwner(harness, bin + "/initdb", ["-D", dataDirectory, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-instructions", "--wal-segsize=1"])
         guard made.status == 0 else { throw TestFailure("initdb failed: \(made.stderr)") }
         let server = PostgresServer(harness: harness, dataDirectory: dataDirectory, socketDirectory: socketDirectory)
-        try server.configure(["listen_addresses = ''", "unix_socket_directories = '\(socketDirectory)'", "shared_buffers = 16MB", "max_wal_size = 64MB"] + settings)
+        try server.configure(["listen_addresses = ''", "unix_socket_directories = '\(socketDirectory)'", "shared_buffers = 16MB", "min_wal_size = 4MB", "max_wal_size = 32MB"] + settings)
         return server
     }
 
@@ -68,16 +68,26 @@ struct PostgresServer: Sendable {
         try file.close()
     }
 
-    /// Starts the server and waits until it accepts connections (after any recovery).
-    func start() async throws {
-        let result = try await Self.asOwner(harness, Self.bin + "/pg_ctl", ["-D", dataDirectory, "-l", socketDirectory + "/server.log", "-w", "-t", "60", "start"])
-        guard result.status == 0 else {
-            let log = (try? String(contentsOfFile: socketDirectory + "/server.log", encoding: .utf8)) ?? ""
-            throw TestFailure("pg_ctl start failed: \(result.stdout)\(result.stderr)\n\(log.suffix(3000))")
+    /// Starts `postgres` itself as a process of the test (as root, setpriv makes it the
+    /// `postgres` user without a process in between), so that the harness stops it whatever
+    /// happens to the test; waits until it accepts connections (after any recovery).
+    @discardableResult
+    func start() async throws -> ChildProcess {
+        let command = [Self.bin + "/postgres", "-D", dataDirectory]
+        let server = try ChildProcess(
+            executable: Harness.isRoot ? "/usr/bin/setpriv" : command[0],
+            arguments: Harness.isRoot ? ["--reuid=postgres", "--regid=postgres", "--init-groups"] + command : Array(command.dropFirst()),
+            log: socketDirectory + "/server.log"
+        )
+        harness.adopt(server, as: "postgres-\(socketDirectory.split(separator: "/").last ?? "")")
+        try await Harness.waitUntil("PostgreSQL accepts connections", timeout: .seconds(60)) {
+            guard server.isRunning else { throw TestFailure("postgres exited: \(server.output.suffix(2000))") }
+            return (try? await harness.run(Self.bin + "/pg_isready", ["-q", "-h", socketDirectory]))?.status == 0
         }
+        return server
     }
 
-    /// Stops the server (fast shutdown); nothing if it is not running.
+    /// Stops the server (fast shutdown) and waits for it; nothing if it is not running.
     func stop() async throws {
         _ = try await Self.asOwner(harness, Self.bin + "/pg_ctl", ["-D", dataDirectory, "-m", "fast", "-w", "stop"])
     }
@@ -91,10 +101,10 @@ struct PostgresServer: Sendable {
     }
 
     /// A pgbench client inserting into `ticks` (`id`, `at` the insert's time) as fast as it can
-    /// over two connections, beside pgbench's own tables: the workload a backup runs under.
+    /// over two connections, beside pgbench's own tables (scale 1): the workload a backup runs under.
     func startWorkload(_ label: String) async throws -> ChildProcess {
         try await sql("CREATE TABLE IF NOT EXISTS ticks(id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp(), pad text)")
-        let initialized = try await harness.run(Self.bin + "/pgbench", ["-i", "-s", "2", "-q", "-h", socketDirectory, "-U", "postgres", "postgres"])
+        let initialized = try await harness.run(Self.bin + "/pgbench", ["-i", "-s", "1", "-q", "-h", socketDirectory, "-U", "postgres", "postgres"])
         guard initialized.status == 0 else { throw TestFailure("pgbench -i failed: \(initialized.stderr)") }
         let script = socketDirectory + "/ticks.sql"
         try """

@@ -63,7 +63,8 @@ struct PostgresWriterTests {
     @Test("Copy provider: pg_backup_start/stop around the copy, backup_label in the metadata; restored elsewhere it recovers from the archive, passes pg_amcheck and has every tick committed before the freeze", .enabled(if: Self.serverAvailable))
     func backupModeRestoresElsewhere() async throws {
         try await Harness.with { harness in
-            try await harness.startCoordinator()
+            // PostgreSQL writes on while it is copied (backup mode): a loaded CI machine may copy slowly.
+            try await harness.startCoordinator(["--write-hold-limit", "120"])
             let volume = try harness.folder("volumes/pg")
             let (server, workload) = try await startCluster(harness, volume: volume, archive: harness.bus.directory + "/archive")
             let backup = harness.bus.directory + "/backup"

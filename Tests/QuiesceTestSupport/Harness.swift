@@ -130,6 +130,12 @@ public final class Harness: @unchecked Sendable {
         }
     }
 
+    /// Makes a process the test started itself (a database server) one of the harness's: it is
+    /// stopped with the others, whatever happens to the test.
+    public func adopt(_ process: ChildProcess, as label: String) {
+        lock.withLock { processes[label] = process }
+    }
+
     /// The process started as `label`.
     public func process(_ label: String) -> ChildProcess? {
         lock.withLock { processes[label] }
