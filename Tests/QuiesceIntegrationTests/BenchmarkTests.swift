@@ -10,7 +10,7 @@ struct BenchmarkTests {
             let result = try await harness.run(Harness.binDirectory + "/quiesce-bench", [
                 "run", "--writers", "1,3", "--sessions", "2", "--window-writers", "3", "--freeze-ms", "20",
                 "--flood-clients", "2", "--flood-writers", "2", "--flood-script", PrivateBus.repository + "/scripts/list-writers-flood.py",
-                "--provider-sizes", Harness.isRoot ? "8" : "", "--json",
+                "--provider-sizes", Harness.isRoot ? "8" : "", "--database-starts", "1", "--json",
             ])
             #expect(result.status == 0, "\(result.stderr)")
             let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
@@ -22,6 +22,12 @@ struct BenchmarkTests {
                 let latency = try #require(phase["latency"] as? [String: Any])
                 #expect(latency["samples"] as? Int == 2, "\(phase["phase"] ?? "?")")
                 #expect((latency["median"] as? Double ?? 0) > 0)
+            }
+            // The database writers' footprint, against real servers where they are installed.
+            let starts = try #require(report["writer-start"] as? [String: Any])
+            let memory = try #require(report["writer-idle-memory"] as? [String: Any])
+            for (database, installed) in [("postgres", PostgresServer.available), ("mariadb", MariaDBServer.available)] where installed {
+                #expect(starts[database] != nil && ((memory[database] as? [String: Any])?["private-ki-b"] as? Int ?? 0) > 0, "\(database): \(memory)")
             }
             let window = try #require(report["freeze-window"] as? [String: Any])
             #expect((window["sequential-hooks-milliseconds"] as? Double ?? 0) >= 60)
