@@ -42,10 +42,10 @@ struct DatabaseWriterFootprint {
             })
         case .mariadb:
             let user = getuid() == 0 ? ["--user=mysql"] : []
-            guard try run(as: "mysql", ["/bin/sh", "-c", "exec /usr/bin/mariadb-install-db --no-defaults --datadir=\(place)/data --auth-root-authentication-method=socket --skip-test-db >\(place)/install.log 2>&1"]) == 0
+            guard try run(as: "mysql", ["/bin/sh", "-c", "exec /usr/bin/mariadb-install-db --no-defaults --datadir=\(place)/data --tmpdir=\(place) --auth-root-authentication-method=socket --skip-test-db >\(place)/install.log 2>&1"]) == 0
             else { throw BenchFailure("mariadb-install-db failed: \((try? String(contentsOfFile: place + "/install.log", encoding: .utf8))?.suffix(1500) ?? "")") }
             let server = try BenchEnvironment.spawn(
-                "/usr/sbin/mariadbd", ["--no-defaults", "--datadir=\(place)/data", "--socket=\(place)/mysqld.sock", "--skip-networking"] + user,
+                "/usr/sbin/mariadbd", ["--no-defaults", "--datadir=\(place)/data", "--tmpdir=\(place)", "--socket=\(place)/mysqld.sock", "--skip-networking"] + user,
                 log: place + "/server.log"
             )
             let deadline = ContinuousClock.now + .seconds(60)

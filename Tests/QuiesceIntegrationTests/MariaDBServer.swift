@@ -28,9 +28,10 @@ struct MariaDBServer: Sendable {
         let run = harness.bus.directory + "/run-\(label)"
         try FileManager.default.createDirectory(atPath: run, withIntermediateDirectories: true)
         try await own(harness, [parent, run])
+        // Its own temporary directory: servers that share /tmp have seen each other's temporary tables vanish.
         let installed = try await harness.run(
             "/usr/bin/mariadb-install-db",
-            ["--no-defaults", "--datadir=\(dataDirectory)", "--auth-root-authentication-method=socket", "--skip-test-db"] + (Harness.isRoot ? ["--user=mysql"] : [])
+            ["--no-defaults", "--datadir=\(dataDirectory)", "--tmpdir=\(run)", "--auth-root-authentication-method=socket", "--skip-test-db"] + (Harness.isRoot ? ["--user=mysql"] : [])
         )
         guard installed.status == 0 else {
             let log = (try? String(contentsOfFile: dataDirectory + "/\(ProcessInfo.processInfo.hostName).err", encoding: .utf8)) ?? ""
@@ -58,7 +59,7 @@ struct MariaDBServer: Sendable {
         let server = try ChildProcess(
             executable: "/usr/sbin/mariadbd",
             arguments: [
-                "--no-defaults", "--datadir=\(dataDirectory)", "--socket=\(socket)", "--skip-networking", "--pid-file=\(dataDirectory)/server.pid",
+                "--no-defaults", "--datadir=\(dataDirectory)", "--socket=\(socket)", "--tmpdir=\(URL(fileURLWithPath: socket).deletingLastPathComponent().path)", "--skip-networking", "--pid-file=\(dataDirectory)/server.pid",
                 "--innodb-buffer-pool-size=8M", "--innodb-log-file-size=4M", "--log-bin=binlog", "--server-id=1",
             ] + (Harness.isRoot ? ["--user=mysql"] : []),
             log: harness.bus.directory + "/logs/\(label).log"
