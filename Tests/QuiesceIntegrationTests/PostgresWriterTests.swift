@@ -119,6 +119,27 @@ struct PostgresWriterTests {
         }
     }
 
+    @Test("The connection lost in backup mode (the backend terminated): the backup fails for this writer at pg_backup_stop, never silently", .enabled(if: Self.serverAvailable))
+    func connectionLostMidBackup() async throws {
+        try await Harness.with { harness in
+            try await harness.startCoordinator(["--write-hold-limit", "120"])
+            let volume = try harness.folder("volumes/pg")
+            let (server, workload) = try await startCluster(harness, volume: volume, archive: harness.bus.directory + "/archive")
+            // A slow Freeze elsewhere leaves time to cut the writer's connection in backup mode.
+            try await harness.startFlakyWriter("slow", volume: volume, ["--at", "Freeze", "--mode", "slow", "--delay-ms", "3000"])
+            let backup = Task { try await harness.quiescectl(["backup", "--volume", volume, "--to", harness.bus.directory + "/backup", "--provider", "copy", "--require", "pg"]) }
+            try await Harness.waitUntil("the writer froze", timeout: .seconds(20)) {
+                try await server.sql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'quiesce-pg' AND query LIKE '%clock_timestamp%'") == "1"
+            }
+            try await server.sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'quiesce-pg'")
+            let result = try await backup.value
+            #expect(result.status == 1, "\(result.stderr)")
+            #expect(result.stderr.contains("pg: non-retryable: the connection to PostgreSQL was lost during the backup (pg_backup_stop)"), "\(result.stderr)")
+            await workload.terminate(grace: .seconds(2))
+            try await server.stop()
+        }
+    }
+
     @Test("quiesced killed while the cluster is in backup mode: the writer closes its connection, which ends the backup mode", .enabled(if: Self.serverAvailable))
     func coordinatorKilledMidBackup() async throws {
         try await Harness.with { harness in
