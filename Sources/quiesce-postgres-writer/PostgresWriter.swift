@@ -228,7 +228,16 @@ final class PostgresWriter: Writer, @unchecked Sendable {
             try directory.writeFileAtomically(FileName(name)!, Array(text.utf8), mode: 0o600, owner: (owner.uid, owner.gid))
         }
         if try directory.status(FileName("postmaster.pid")!) != nil { try directory.removeTree(FileName("postmaster.pid")!) }
-        guard metadata.mode == .backupMode else { return true }
+        guard metadata.mode == .backupMode else {
+            if session.restoreTarget == .alternate, !metadata.layout.tablespaces.isEmpty {
+                // pg_tblspc's links still name the live tablespaces: starting this copy would use them.
+                try setPostRestoreFailureMessage(
+                    "the links in \(target)/pg_tblspc point at the live tablespaces (\(metadata.layout.tablespaces.values.sorted().joined(separator: ", "))): point them at the restored copies before starting this cluster",
+                    component: "postgresql/\(Self.componentName)"
+                )
+            }
+            return true
+        }
         try write("backup_label", metadata.backupLabel ?? "")
         if let map = metadata.tablespaceMap, !map.isEmpty {
             // Each line is "oid path": a restore elsewhere points the tablespaces elsewhere too.
