@@ -1,7 +1,10 @@
 # Quiesce: application-consistent backups for Linux over D-Bus.
 SWIFT ?= swift
 
-.PHONY: all deps build demo test soak bench clean
+.PHONY: all deps build demo test soak bench install uninstall clean
+
+PREFIX ?= /usr/local
+DESTDIR ?=
 
 all: build
 
@@ -20,6 +23,7 @@ demo: build
 ## real writers through quiesced must succeed; no timing is checked).
 test: deps
 	$(SWIFT) build --build-tests
+	$(SWIFT) build --product generate-manual
 	$(SWIFT) test --skip-build
 	$(SWIFT) build -c release
 	.build/release/quiesce-bench run --writers 3 --sessions 3 --window-writers 3 --freeze-ms 10 --flood-clients 0 --provider-sizes "" --database-starts 2 >/dev/null
@@ -34,6 +38,18 @@ soak: deps
 bench: deps
 	$(SWIFT) build -c release
 	.build/release/quiesce-bench run
+
+## make install [PREFIX=/usr/local] [DESTDIR=]: the release binaries, bus policy and activation
+## file, systemd units, sysusers.d and tmpfiles.d entries, man pages, completions and docs; the
+## list of what was installed goes to $(PREFIX)/share/quiesce/installed-files.
+install: deps
+	$(SWIFT) build -c release
+	$(SWIFT) build -c release --product generate-manual
+	PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) scripts/install.sh .build/release
+
+## make uninstall [PREFIX=/usr/local] [DESTDIR=]: removes exactly what make install installed.
+uninstall:
+	PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) scripts/uninstall.sh
 
 clean:
 	rm -rf .build .demo

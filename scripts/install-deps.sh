@@ -7,9 +7,10 @@
 # writer in another language, and the admin-query flood of the tests and the benchmark),
 # python3-jsonschema (an independent check of what real processes send against dbus/schemas),
 # restic, borgbackup and tar (backups through `quiescectl backup --exec`), PostgreSQL 15 with
-# libpq and MariaDB with libmariadb (the database writers, tested against real servers).
+# libpq and MariaDB with libmariadb (the database writers, tested against real servers), man-db
+# (the installed man pages are rendered by a test).
 set -euo pipefail
-packages=(libxml2 libglib2.0-dev libglib2.0-bin libdbus-1-dev dbus dbus-daemon dbus-bin systemd sqlite3 util-linux btrfs-progs e2fsprogs xfsprogs libbtrfsutil-dev python3 python3-dbus python3-gi python3-jsonschema restic borgbackup tar postgresql-15 libpq-dev mariadb-server libmariadb-dev)
+packages=(libxml2 libglib2.0-dev libglib2.0-bin libdbus-1-dev dbus dbus-daemon dbus-bin systemd sqlite3 util-linux btrfs-progs e2fsprogs xfsprogs libbtrfsutil-dev python3 python3-dbus python3-gi python3-jsonschema restic borgbackup tar postgresql-15 libpq-dev mariadb-server libmariadb-dev man-db)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

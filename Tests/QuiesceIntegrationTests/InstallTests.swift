@@ -1,0 +1,55 @@
+import Foundation
+import QuiesceTestSupport
+import Testing
+
+@Suite("make install and make uninstall", .serialized)
+struct InstallTests {
+    @Test("Into a scratch prefix: binaries, units (systemd-analyze verify), bus policy, man pages (man -l), completions (bash loads it), docs; uninstall leaves the prefix empty")
+    func installAndUninstall() async throws {
+        try await Harness.with { harness in
+            let prefix = try harness.folder("prefix/usr")
+            let manualTool = Harness.binDirectory + "/generate-manual"
+            #expect(FileManager.default.isExecutableFile(atPath: manualTool), "make test builds generate-manual for this test")
+            let installed = try await harness.run("/usr/bin/env", ["PREFIX=\(prefix)", PrivateBus.repository + "/scripts/install.sh", Harness.binDirectory])
+            #expect(installed.status == 0, "\(installed.stdout)\(installed.stderr)")
+            let files = try String(contentsOfFile: prefix + "/share/quiesce/installed-files", encoding: .utf8).split(separator: "\n").map(String.init)
+            for program in ["quiesced", "quiescectl", "quiesce-freeze", "quiesce-hook-writer", "quiesce-postgres-writer", "quiesce-mariadb-writer"] {
+                #expect(FileManager.default.isExecutableFile(atPath: prefix + "/bin/" + program), "\(program)")
+            }
+            for file in files {
+                #expect(FileManager.default.fileExists(atPath: file), "\(file) is listed and there")
+                let mode = try #require(try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int)
+                #expect(mode & 0o022 == 0, "\(file) is writable by others: \(String(mode, radix: 8))")
+            }
+
+            // The units name the installed programs, and systemd accepts them.
+            let units = prefix + "/lib/systemd/system"
+            let service = try String(contentsOfFile: units + "/quiesced.service", encoding: .utf8)
+            #expect(service.contains("ExecStart=\(prefix)/bin/quiesced --system"), "\(service)")
+            #expect(try String(contentsOfFile: prefix + "/share/dbus-1/system-services/org.quiesce.Coordinator.service", encoding: .utf8).contains("Exec=\(prefix)/bin/quiesced"))
+            try FileManager.default.copyItem(atPath: units + "/quiesce-backup@.service", toPath: units + "/quiesce-backup@notes.service")
+            try FileManager.default.copyItem(atPath: units + "/quiesce-backup@.timer", toPath: units + "/quiesce-backup@notes.timer")
+            let verified = try await harness.run("/usr/bin/systemd-analyze", ["verify", units + "/quiesced.service", units + "/quiesce-backup@notes.service", units + "/quiesce-backup@notes.timer"])
+            #expect(verified.status == 0, "\(verified.stderr)")
+            try FileManager.default.removeItem(atPath: units + "/quiesce-backup@notes.service")
+            try FileManager.default.removeItem(atPath: units + "/quiesce-backup@notes.timer")
+
+            // A man page for every command and subcommand, each rendering.
+            let pages = try FileManager.default.contentsOfDirectory(atPath: prefix + "/share/man/man1").sorted()
+            for page in ["quiesced.1", "quiescectl.1", "quiescectl.backup.1", "quiescectl.history.1", "quiescectl.snapshot.create.1", "quiesce-postgres-writer.1", "quiesce-mariadb-writer.1"] {
+                #expect(pages.contains(page), "\(page) in \(pages)")
+            }
+            for page in pages {
+                let rendered = try await harness.run("/usr/bin/man", ["-l", "-P", "cat", prefix + "/share/man/man1/" + page])
+                #expect(rendered.status == 0 && rendered.stdout.contains("NAME"), "\(page): \(rendered.stderr)")
+            }
+            let completion = try await harness.run("/bin/bash", ["-c", "source \(prefix)/share/bash-completion/completions/quiescectl && complete -p quiescectl"])
+            #expect(completion.stdout.contains("_quiescectl quiescectl"), "\(completion.stderr)")
+            #expect(FileManager.default.fileExists(atPath: prefix + "/share/doc/quiesce/writers/postgresql.md"))
+
+            let removed = try await harness.run("/usr/bin/env", ["PREFIX=\(prefix)", PrivateBus.repository + "/scripts/uninstall.sh"])
+            #expect(removed.status == 0, "\(removed.stderr)")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: prefix).isEmpty, "the prefix is empty again")
+        }
+    }
+}
