@@ -30,3 +30,32 @@ public struct BusOptions: ParsableArguments, Sendable {
         return user ? .session : .system
     }
 }
+
+extension BusOptions {
+    /// `arguments` with the bus options that come before or between the (sub)command names
+    /// moved after them, so that they go anywhere on the line as with busctl and systemctl:
+    /// `quiescectl --address=X snapshot list` parses as `quiescectl snapshot list --address=X`.
+    /// `commands` tells a command word from a value: the subcommands of each command, by name.
+    public static func movedAfterCommands(_ arguments: [String], commands: [String: [String]]) -> [String] {
+        var moved: [String] = []
+        var path: [String] = []
+        var rest = arguments[...]
+        var names = commands[""] ?? []
+        while let word = rest.first {
+            if word == "--system" || word == "--user" || word.hasPrefix("--address=") {
+                moved.append(word)
+                rest = rest.dropFirst()
+            } else if word == "--address", rest.count > 1 {
+                moved += [word, rest[rest.index(after: rest.startIndex)]]
+                rest = rest.dropFirst(2)
+            } else if names.contains(word) {
+                path.append(word)
+                names = commands[path.joined(separator: " ")] ?? []
+                rest = rest.dropFirst()
+            } else {
+                break
+            }
+        }
+        return path + moved + rest
+    }
+}

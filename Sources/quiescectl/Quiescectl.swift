@@ -1,7 +1,7 @@
 import ArgumentParser
 import QuiesceCommandLine
 
-/// The command-line requester and admin tool.
+/// The command-line requester and admin tool. The bus options go anywhere on the line.
 @main
 struct Quiescectl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -11,12 +11,26 @@ struct Quiescectl: AsyncParsableCommand {
         subcommands: [WritersCommand.self, ProvidersCommand.self, BackupCommand.self, RestoreCommand.self, StatusCommand.self, HistoryCommand.self, SnapshotCommand.self]
     )
 
+    /// Every command's subcommand names, by the words that lead to it ("" for quiescectl).
+    static let commandNames: [String: [String]] = {
+        var names: [String: [String]] = [:]
+        func walk(_ command: any ParsableCommand.Type, _ path: [String]) {
+            let subcommands = command.configuration.subcommands
+            guard !subcommands.isEmpty else { return }
+            names[path.joined(separator: " ")] = subcommands.map { $0.configuration.commandName ?? String(describing: $0).lowercased() }
+            for subcommand in subcommands { walk(subcommand, path + [subcommand.configuration.commandName ?? String(describing: subcommand).lowercased()]) }
+        }
+        walk(Quiescectl.self, [])
+        return names
+    }()
+
     /// `--retry` may come without a value (`--retry[=N]`): a bare one means three retries.
     static func main() async {
         if let problem = UTF8Arguments.problem {
             exit(withError: ValidationError(problem))
         }
-        let arguments = CommandLine.arguments.dropFirst().map { $0 == "--retry" ? "--retry=\(BackupCommand.defaultRetries)" : $0 }
+        let given = CommandLine.arguments.dropFirst().map { $0 == "--retry" ? "--retry=\(BackupCommand.defaultRetries)" : $0 }
+        let arguments = BusOptions.movedAfterCommands(given, commands: commandNames)
         do {
             var command = try parseAsRoot(arguments)
             if var asyncCommand = command as? AsyncParsableCommand {

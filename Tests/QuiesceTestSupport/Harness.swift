@@ -189,13 +189,13 @@ public final class Harness: @unchecked Sendable {
         return ContinuousClock.now - start
     }
 
-    /// Runs `quiescectl` on the private bus (`restore` with the test's state directory).
+    /// Runs `quiescectl --address=<the private bus> ARGUMENTS` (`restore` with the test's state
+    /// directory).
     public func quiescectl(_ arguments: [String]) async throws -> CommandResult {
         guard let command = arguments.first else { throw TestFailure("quiescectl needs a command") }
         let state = command == "restore" && !arguments.contains("--state-dir") ? ["--state-dir", stateDirectory] : []
-        // `snapshot` is a group: the bus options belong to its subcommand.
-        let words = command == "snapshot" ? Array(arguments.prefix(2)) : [command]
-        return try await run(Self.binDirectory + "/quiescectl", words + ["--address", bus.address] + state + arguments.dropFirst(words.count))
+        // The bus option first, as an admin types it (`quiescectl --address=X writers`): it goes anywhere.
+        return try await run(Self.binDirectory + "/quiescectl", ["--address=\(bus.address)", command] + state + arguments.dropFirst())
     }
 
     /// Runs `busctl` on the private bus.
