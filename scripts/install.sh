@@ -61,6 +61,7 @@ for doc in README.md docs/*.md docs/writers/*.md; do
   put 0644 "$here/$doc" "$prefix/share/doc/quiesce/${doc#docs/}"
 done
 put 0644 "$here/Examples/systemd/notes.conf" "$prefix/share/doc/quiesce/examples/backup-notes.conf"
+put 0644 "$here/dbus/quiesce-writer-example.conf" "$prefix/share/doc/quiesce/examples/quiesce-writer-example.conf"
 for schema in "$here"/dbus/schemas/*.json "$here"/dbus/org.quiesce.*1.xml; do
   put 0644 "$schema" "$prefix/share/quiesce/interfaces/$(basename "$schema")"
 done

@@ -263,3 +263,35 @@ struct SecurityTests {
         }
     }
 }
+
+@Suite("Writers as their own users", .serialized)
+struct WriterUserTests {
+    @Test("With the example policy for its user, a writer running as uid 65534 owns its name and nothing else, takes part in root's backup, and Identify is denied to others as docs/security.md says", .enabled(if: Harness.isRoot, "SKIP: needs root to run a writer as another user (CI runs as root)"))
+    func writerAsItsOwnUser() async throws {
+        let example = try String(contentsOfFile: PrivateBus.repository + "/dbus/quiesce-writer-example.conf", encoding: .utf8)
+            .replacingOccurrences(of: "user=\"postgres\"", with: "user=\"nobody\"")
+            .replacingOccurrences(of: "org.quiesce.Writer.pg_15_main", with: "org.quiesce.Writer.apps")
+        try await Harness.with(config: "system-like-bus.conf", policy: [example]) { harness in
+            try await harness.startCoordinator()
+            let volume = try harness.folder("volume")
+            try FileManager.default.createDirectory(atPath: volume + "/apps", withIntermediateDirectories: true)
+            try "data\n".write(toFile: volume + "/apps/file.txt", atomically: true, encoding: .utf8)
+            let writer = try ChildProcess(
+                executable: "/usr/bin/setpriv",
+                arguments: ["--reuid=65534", "--regid=65534", "--clear-groups", Harness.binDirectory + "/flaky-writer", "--address", harness.bus.address, "--name", "apps", "--data", volume + "/apps"],
+                log: harness.bus.directory + "/logs/apps.log"
+            )
+            harness.adopt(writer, as: "apps")
+            try await harness.waitForName(BusNames.writerBusName("apps"), process: writer)
+
+            let other = try await harness.runAsNobody(Harness.binDirectory + "/flaky-writer", ["--address", harness.bus.address, "--name", "other", "--data", volume])
+            #expect(other.status != 0 && other.stderr.contains("not allowed to own the service \"org.quiesce.Writer.other\""), "\(other.stderr)")
+            let identify = try await harness.runAsNobody("/usr/bin/busctl", ["--address=\(harness.bus.address)", "call", BusNames.writerBusName("apps"), BusNames.writerPath, Writer1.name, "Identify"])
+            #expect(identify.status != 0 && identify.stderr.contains("Access denied"), "Identify is for root and the quiesce group on the system bus: \(identify.stderr)")
+
+            let backup = try await harness.quiescectl(["backup", "--volume", volume, "--to", harness.bus.directory + "/backup", "--require", "apps"])
+            #expect(backup.status == 0, "\(backup.stderr)")
+            #expect(events(of: writer).contains("Freeze") && events(of: writer).contains("Thaw"))
+        }
+    }
+}

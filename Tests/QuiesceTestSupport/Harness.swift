@@ -26,8 +26,8 @@ public final class Harness: @unchecked Sendable {
     }
 
     /// Runs `body` in a new world and tears it down afterwards, whatever happens.
-    public static func with<T: Sendable>(config: String = "private-bus.conf", _ body: (Harness) async throws -> T) async throws -> T {
-        let bus = try await PrivateBus.start(config: config)
+    public static func with<T: Sendable>(config: String = "private-bus.conf", policy: [String] = [], _ body: (Harness) async throws -> T) async throws -> T {
+        let bus = try await PrivateBus.start(config: config, policy: policy)
         let harness = Harness(bus: bus, connection: try await BusConnection.connect(to: .address(bus.address)))
         let result: T
         do {

@@ -19,8 +19,10 @@ public final class PrivateBus: Sendable {
         self.daemon = daemon
     }
 
-    /// Starts a dbus-daemon with `dbus/<config>` and waits for its socket.
-    public static func start(config: String = "private-bus.conf") async throws -> PrivateBus {
+    /// Starts a dbus-daemon with `dbus/<config>` and waits for its socket; `policy` files (whole
+    /// `<busconfig>` documents, as an admin drops them into /etc/dbus-1/system.d) are included
+    /// after the configuration's own.
+    public static func start(config: String = "private-bus.conf", policy: [String] = []) async throws -> PrivateBus {
         var template = Array("/tmp/quiesce-test-XXXXXX".utf8CString)
         guard let created = mkdtemp(&template) else { throw TestFailure("mkdtemp failed") }
         let directory = String(cString: created)
@@ -28,9 +30,21 @@ public final class PrivateBus: Sendable {
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: directory)
         try FileManager.default.createDirectory(atPath: directory + "/logs", withIntermediateDirectories: true)
         let address = "unix:path=\(directory)/bus"
+        var configFile = "\(repository)/dbus/\(config)"
+        if !policy.isEmpty {
+            var text = try String(contentsOfFile: configFile, encoding: .utf8)
+                .replacingOccurrences(of: "<include>org.quiesce.conf</include>", with: "<include>\(repository)/dbus/org.quiesce.conf</include>")
+            for (index, document) in policy.enumerated() {
+                let file = directory + "/policy-\(index).conf"
+                try document.write(toFile: file, atomically: true, encoding: .utf8)
+                text = text.replacingOccurrences(of: "</busconfig>", with: "  <include>\(file)</include>\n</busconfig>")
+            }
+            configFile = directory + "/bus.conf"
+            try text.write(toFile: configFile, atomically: true, encoding: .utf8)
+        }
         let daemon = try ChildProcess(
             executable: "/usr/bin/dbus-daemon",
-            arguments: ["--config-file=\(repository)/dbus/\(config)", "--address=\(address)", "--nofork", "--nopidfile", "--print-address=1"],
+            arguments: ["--config-file=\(configFile)", "--address=\(address)", "--nofork", "--nopidfile", "--print-address=1"],
             log: directory + "/logs/dbus-daemon.log"
         )
         let deadline = ContinuousClock.now + .seconds(10)
