@@ -1,10 +1,12 @@
 # Quiesce: application-consistent backups for Linux over D-Bus.
 SWIFT ?= swift
 
-.PHONY: all deps build demo test soak bench install uninstall clean
+.PHONY: all deps build demo test soak bench install uninstall deb clean
 
 PREFIX ?= /usr/local
 DESTDIR ?=
+# What users install: the Swift runtime linked in, so the programs need no toolchain.
+RELEASE = -c release --static-swift-stdlib
 
 all: build
 
@@ -25,7 +27,7 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) build --product generate-manual
 	$(SWIFT) test --skip-build
-	$(SWIFT) build -c release
+	$(SWIFT) build $(RELEASE)
 	.build/release/quiesce-bench run --writers 3 --sessions 3 --window-writers 3 --freeze-ms 10 --flood-clients 0 --provider-sizes "" --database-starts 2 >/dev/null
 
 ## make soak: 300 back-to-back backups with 10 writers; prints RSS and open fds.
@@ -36,16 +38,24 @@ soak: deps
 ## make bench: the benchmark (release build): fan-out latency per phase against the D-Bus
 ## floor, the freeze window against sequential hooks, writer and quiesced footprint.
 bench: deps
-	$(SWIFT) build -c release
+	$(SWIFT) build $(RELEASE)
 	.build/release/quiesce-bench run
 
 ## make install [PREFIX=/usr/local] [DESTDIR=]: the release binaries, bus policy and activation
 ## file, systemd units, sysusers.d and tmpfiles.d entries, man pages, completions and docs; the
 ## list of what was installed goes to $(PREFIX)/share/quiesce/installed-files.
 install: deps
-	$(SWIFT) build -c release
-	$(SWIFT) build -c release --product generate-manual
+	$(SWIFT) build $(RELEASE)
+	$(SWIFT) build $(RELEASE) --product generate-manual
 	PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) scripts/install.sh .build/release
+
+## make deb: .build/quiesce_<version>_<arch>.deb from the same rules (PREFIX=/usr), with
+## maintainer scripts that create the quiesce group and /var/lib/quiesce, reload the bus and
+## enable quiesced.service.
+deb: deps
+	$(SWIFT) build $(RELEASE)
+	$(SWIFT) build $(RELEASE) --product generate-manual
+	scripts/make-deb.sh .build/release .build
 
 ## make uninstall [PREFIX=/usr/local] [DESTDIR=]: removes exactly what make install installed.
 uninstall:

@@ -15,6 +15,10 @@ put() {  # put MODE SOURCE TARGET (TARGET below the prefix, without DESTDIR)
   install -D -m "$1" "$2" "$root$3"
   installed+=("$3")
 }
+put_program() {  # put_program SOURCE TARGET: stripped of its symbols
+  put 0755 "$1" "$2"
+  strip --strip-unneeded "$root$2"
+}
 put_text() {  # put_text MODE TARGET: standard input, with the installed paths filled in
   local tmp
   tmp=$(mktemp)
@@ -26,7 +30,7 @@ put_text() {  # put_text MODE TARGET: standard input, with the installed paths f
 echo "installing into $root$prefix"
 for program in quiesced quiescectl quiesce-freeze quiesce-hook-writer quiesce-postgres-writer quiesce-mariadb-writer; do
   [ -x "$built/$program" ] || { echo "$built/$program is missing: build first (make install builds the release)" >&2; exit 1; }
-  put 0755 "$built/$program" "$bindir/$program"
+  put_program "$built/$program" "$bindir/$program"
 done
 
 # D-Bus: the bus policy, the activation file; systemd: units, users, state directories.

@@ -53,3 +53,49 @@ struct InstallTests {
         }
     }
 }
+
+@Suite("make deb", .serialized)
+struct DebianPackageTests {
+    @Test("The package holds the installed tree at /usr, maintainer scripts that parse, and sysusers.d and tmpfiles.d entries that make the group and the state directories with their modes")
+    func package() async throws {
+        try await Harness.with { harness in
+            let output = try harness.folder("deb")
+            let made = try await harness.run("/usr/bin/env", ["DEB_COMPRESSION=none", PrivateBus.repository + "/scripts/make-deb.sh", Harness.binDirectory, output])
+            #expect(made.status == 0, "\(made.stderr)")
+            let package = made.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(package.hasSuffix(".deb") && FileManager.default.fileExists(atPath: package), "\(made.stdout)")
+
+            let info = try await harness.run("/usr/bin/dpkg-deb", ["--info", package])
+            #expect(info.status == 0 && info.stdout.contains("Package: quiesce") && info.stdout.contains("Depends: dbus, systemd"), "\(info.stdout)")
+            for script in ["postinst", "prerm", "postrm"] {
+                #expect(info.stdout.contains(script), "\(script) in the package")
+                #expect(try await harness.run("/bin/sh", ["-n", PrivateBus.repository + "/dist/debian/" + script]).status == 0, "\(script) parses")
+            }
+            let contents = try await harness.run("/usr/bin/dpkg-deb", ["--contents", package])
+            for file in [
+                "./usr/bin/quiesced", "./usr/bin/quiescectl", "./usr/bin/quiesce-postgres-writer", "./usr/lib/systemd/system/quiesced.service",
+                "./usr/share/dbus-1/system.d/org.quiesce.conf", "./usr/share/dbus-1/system-services/org.quiesce.Coordinator.service",
+                "./usr/lib/sysusers.d/quiesce.conf", "./usr/lib/tmpfiles.d/quiesce.conf", "./usr/share/man/man1/quiescectl.backup.1",
+                "./usr/share/bash-completion/completions/quiescectl",
+            ] {
+                #expect(contents.stdout.contains(file), "\(file)")
+            }
+            #expect(!contents.stdout.contains("installed-files"), "dpkg keeps its own list")
+            #expect(contents.stdout.split(separator: "\n").allSatisfy { $0.contains("root/root") }, "owned by root")
+            let unpacked = try harness.folder("unpacked")
+            #expect(try await harness.run("/usr/bin/dpkg-deb", ["--extract", package, unpacked]).status == 0)
+            #expect(try String(contentsOfFile: unpacked + "/usr/lib/systemd/system/quiesced.service", encoding: .utf8).contains("ExecStart=/usr/bin/quiesced --system"))
+
+            // What postinst runs, into a scratch root: the group, and /var/lib/quiesce with its snapshot root 0711.
+            let root = try harness.folder("root")
+            try FileManager.default.createDirectory(atPath: root + "/etc", withIntermediateDirectories: true)
+            let users = try await harness.run("/usr/bin/systemd-sysusers", ["--root=\(root)", unpacked + "/usr/lib/sysusers.d/quiesce.conf"])
+            #expect(users.status == 0, "\(users.stderr)")
+            #expect(try String(contentsOfFile: root + "/etc/group", encoding: .utf8).contains("quiesce:x:"))
+            let directories = try await harness.run("/usr/bin/systemd-tmpfiles", ["--root=\(root)", "--create", unpacked + "/usr/lib/tmpfiles.d/quiesce.conf"])
+            #expect(directories.status == 0, "\(directories.stderr)")
+            let mode = try FileManager.default.attributesOfItem(atPath: root + "/var/lib/quiesce/snapshots")[.posixPermissions] as? Int
+            #expect(mode == 0o711)
+        }
+    }
+}
