@@ -1,7 +1,10 @@
 # Quiesce: application-consistent backups for Linux over D-Bus.
 SWIFT ?= swift
 
-.PHONY: all deps build demo test soak bench install uninstall deb clean
+.PHONY: all deps build demo test docs soak bench install uninstall deb clean
+
+# The public modules whose DocC archives make docs builds.
+DOC_TARGETS = Quiesce QuiesceBus QuiesceWriter QuiesceRequester QuiesceTesting
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -29,6 +32,18 @@ test: deps
 	$(SWIFT) test --skip-build
 	$(SWIFT) build $(RELEASE)
 	.build/release/quiesce-bench run --writers 3 --sessions 3 --window-writers 3 --freeze-ms 10 --flood-clients 0 --provider-sizes "" --database-starts 2 >/dev/null
+	$(MAKE) docs
+
+## make docs: DocC archives of the public modules in .build/docs/<module> (swift-docc-plugin),
+## every symbol link checked (warnings are errors); the writer and requester guides are
+## articles of QuiesceWriter and QuiesceRequester.
+docs:
+	mkdir -p .build/docs
+	for target in $(DOC_TARGETS); do \
+		$(SWIFT) package --allow-writing-to-directory .build/docs generate-documentation \
+			--target $$target --output-path .build/docs/$$target --warnings-as-errors >/dev/null || exit 1; \
+		echo "documentation: .build/docs/$$target"; \
+	done
 
 ## make soak: 300 back-to-back backups with 10 writers; prints RSS and open fds.
 soak: deps

@@ -20,7 +20,7 @@ public actor AsyncSemaphore {
         return await operation()
     }
 
-    /// Runs a throwing `operation` once it holds a permit (see ``withPermit(_:)-1x0fu``).
+    /// Runs a throwing `operation` once it holds a permit, and gives the permit back after.
     public func withPermit<T: Sendable>(_ operation: @Sendable () async throws -> T) async throws -> T {
         try await withPermit { () async -> Result<T, any Error> in
             do { return .success(try await operation()) } catch { return .failure(error) }

@@ -77,6 +77,10 @@ public final class BusConnection: Sendable {
     ///
     /// - Parameters:
     ///   - destination: the bus name to call (`nil` for a peer-to-peer connection).
+    ///   - path: the object path.
+    ///   - interface: the interface of the method.
+    ///   - method: the method's name.
+    ///   - arguments: the call's arguments, in order.
     ///   - timeout: how long to wait for the reply; `nil` waits for ever.
     /// - Returns: the reply's arguments.
     /// - Throws: ``BusError`` with the peer's error name, or a timeout (``BusError/isTimeout``).

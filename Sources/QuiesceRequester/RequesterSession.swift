@@ -29,7 +29,7 @@ public struct SnapshotSetResult: Sendable, Hashable {
 }
 
 /// A backup session on the coordinator, stepped through the sequence by its creator. Every
-/// method throws ``QuiesceError``: the coordinator's `org.quiesce.Error.*`, a timeout, or a
+/// method throws `QuiesceError`: the coordinator's `org.quiesce.Error.*`, a timeout, or a
 /// coordinator that stopped.
 public struct RequesterSession: Sendable {
     /// The session's object path.

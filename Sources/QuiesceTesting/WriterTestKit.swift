@@ -3,7 +3,7 @@ import QuiesceProtocol
 import QuiesceWriter
 import Synchronization
 
-/// Drives a ``Writer`` through Quiesce's sequences in-process, with no bus, the way the
+/// Drives a `Writer` through Quiesce's sequences in-process, with no bus, the way the
 /// coordinator would: writer authors use it in their own tests to check states, vetoes and
 /// messages.
 ///
@@ -83,6 +83,8 @@ public struct WriterTestKit: Sendable {
     /// - Parameters:
     ///   - volumes: the snapshot set's volumes.
     ///   - components: the selected components; by default those with files on `volumes`.
+    ///   - backupType: the backup type the events carry.
+    ///   - session: the session id the events carry.
     ///   - abortAfter: the requester calls AbortBackup right after this event.
     public func backup(
         volumes: [String],

@@ -43,7 +43,10 @@ open class Writer: @unchecked Sendable {
     ///     element of the bus name `org.quiesce.Writer.<name>`).
     ///   - classId: a UUID fixed for the kind of application (1 to 128 bytes).
     ///   - instanceId: a UUID for this instance; by default a new one each run.
+    ///   - applicationLevel: where the writer sits in the freeze order (front-end writers freeze
+    ///     first, system ones last).
     ///   - freezeTimeout: the longest the writer may stay frozen, 1 ms to 49 days.
+    ///   - restoreMethod: how its data is restored (stop-restore-start, ...).
     /// - Throws: ``WriterUsageError/invalidWriter(_:)`` saying which value is wrong and why.
     public init(
         name: String,

@@ -13,7 +13,7 @@ public enum WriterUsageError: Error, Sendable, Hashable, CustomStringConvertible
     case unknownComponent(setter: String, component: String)
     /// A failure code the coordinator reserves for itself was used.
     case reservedFailureCode(FailureCode)
-    /// Metadata longer than the coordinator accepts (``InputLimits/componentMetadataBytes``).
+    /// Metadata longer than the coordinator accepts (`InputLimits.componentMetadataBytes`).
     case tooLarge(setter: String, component: String, bytes: Int)
     /// The writer cannot be created: a name that cannot be part of a bus name, an empty or
     /// overlong id, a freeze timeout out of range.
