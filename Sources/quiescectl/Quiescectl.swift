@@ -7,6 +7,15 @@ struct Quiescectl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "quiescectl",
         abstract: "List Quiesce writers, make application-consistent backups and restore them.",
+        discussion: """
+            The bus options (--system, the default; --user; --address=ADDRESS) go anywhere on the \
+            line. Errors go to standard error.
+
+            Exit status: 0 done; 1 it failed (the reason on standard error); 64 the command \
+            line is wrong. backup, restore and snapshot create also exit 3 when the backup was \
+            made but some components are only crash-consistent (or a writer failed the \
+            restore); backup --exec and snapshot mount pass on their command's failing status.
+            """,
         version: "0.1.0",
         subcommands: [WritersCommand.self, ProvidersCommand.self, BackupCommand.self, RestoreCommand.self, StatusCommand.self, HistoryCommand.self, SnapshotCommand.self]
     )
