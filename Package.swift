@@ -67,7 +67,7 @@ let package = Package(
             providers: [.apt(["libmariadb-dev"])]
         ),
         .target(name: "QuiesceMariaDB", dependencies: ["CMariaDB"]),
-        .target(name: "QuiesceServiceControl", dependencies: [subprocess, system]),
+        .target(name: "QuiesceServiceControl", dependencies: ["QuiesceWriter", subprocess, system]),
         .target(name: "Quiesce"),
         .executableTarget(name: "quiesce-interface-generator"),
         .plugin(name: "InterfaceGenerator", capability: .buildTool(), dependencies: ["quiesce-interface-generator"]),

@@ -51,7 +51,7 @@ public struct CopyStatus: Sendable, Hashable, CustomStringConvertible {
 
     /// Seconds since the copy began.
     public var elapsedSeconds: Double {
-        Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        Double(elapsed.wholeMicroseconds) / 1_000_000
     }
 
     /// Bytes per second so far (0 at the start).

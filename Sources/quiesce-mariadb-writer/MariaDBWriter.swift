@@ -143,7 +143,7 @@ final class MariaDBWriter: Writer, @unchecked Sendable {
     override func onThaw(_ session: WriterSession) async throws -> Bool {
         guard let held = current(session) else { return true }
         let stall = held.frozenSince.map { ContinuousClock.now - $0 }
-        backup.withLock { $0?.metadata.heldMilliseconds = stall.map { Double($0.components.attoseconds) / 1e15 + Double($0.components.seconds) * 1000 } }
+        backup.withLock { $0?.metadata.heldMilliseconds = stall.map { Double($0.wholeMicroseconds) / 1000 } }
         do {
             try await held.connection.query("SELECT 1")
         } catch {
@@ -207,25 +207,32 @@ final class MariaDBWriter: Writer, @unchecked Sendable {
     // MARK: - Restore
 
     override func onPreRestore(_ session: WriterSession) async throws -> Bool {
-        guard session.restoreTarget == .original else { return true }
-        guard let connection = try? await connect() else { return true }  // stopped, as it must be
-        await connection.close()
-        guard let service = settings.service else {
-            try setWriterFailure(.nonRetryable, message: "MariaDB is running; stop it before restoring over it (or start the writer with --service UNIT)")
-            return false
+        try await stopServerForRestore(session, application: "MariaDB", unit: settings.service) {
+            guard let connection = try? await connect() else { return false }
+            await connection.close()
+            return true
         }
-        try await service.stop()
-        return true
     }
 
     override func onPostRestore(_ session: WriterSession) async throws -> Bool {
-        defer { if session.restoreTarget == .original, let service = settings.service { Task { try? await service.start() } } }
-        guard session.backupSucceeded != false, let layout = lastLayout.withLock({ $0 }) ?? settings.dataDirectory.map({ ServerLayout(dataDirectory: $0, otherDirectories: [], hasBackupStages: true) }) else { return true }
-        // The pid file of the server that ran when the snapshot was taken (never through a symlink).
+        do {
+            try removeStalePidFiles(session)
+        } catch {
+            _ = try await startServerAfterRestore(session, unit: settings.service)
+            throw error
+        }
+        return try await startServerAfterRestore(session, unit: settings.service)
+    }
+
+    /// Removes the pid file of the server that ran when the snapshot was taken (regular files
+    /// only, never through a symlink).
+    private func removeStalePidFiles(_ session: WriterSession) throws {
+        guard session.backupSucceeded != false,
+            let layout = lastLayout.withLock({ $0 }) ?? settings.dataDirectory.map({ ServerLayout(dataDirectory: $0, otherDirectories: [], hasBackupStages: true) })
+        else { return }
         let directory = try DirectoryHandle.open(absolute: session.restoredPath(of: layout.dataDirectory))
         for name in try directory.entries() where name.string?.hasSuffix(".pid") == true {
-            try directory.removeTree(name)
+            if try directory.status(name)?.kind == .regular { try directory.removeTree(name) }
         }
-        return true
     }
 }

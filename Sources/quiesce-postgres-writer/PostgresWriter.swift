@@ -61,8 +61,9 @@ final class PostgresWriter: Writer, @unchecked Sendable {
     /// The layout now, or the last one known, or the configured data directory.
     private func currentLayout() async -> ClusterLayout? {
         if let connection = try? await connect() {
-            defer { Task { await connection.close() } }
-            if let layout = try? await ClusterLayout.read(from: connection) {
+            let layout = try? await ClusterLayout.read(from: connection)
+            await connection.close()
+            if let layout {
                 await sessions.remember(layout)
                 return layout
             }
@@ -206,19 +207,27 @@ final class PostgresWriter: Writer, @unchecked Sendable {
     // MARK: - Restore
 
     override func onPreRestore(_ session: WriterSession) async throws -> Bool {
-        guard session.restoreTarget == .original else { return true }
-        guard let connection = try? await connect() else { return true }  // stopped, as it must be
-        await connection.close()
-        guard let service = settings.service else {
-            try setWriterFailure(.nonRetryable, message: "PostgreSQL is running; stop it before restoring over it (or start the writer with --service UNIT)")
-            return false
+        try await stopServerForRestore(session, application: "PostgreSQL", unit: settings.service) {
+            guard let connection = try? await connect() else { return false }
+            await connection.close()
+            return true
         }
-        try await service.stop()
-        return true
     }
 
     override func onPostRestore(_ session: WriterSession) async throws -> Bool {
-        defer { if session.restoreTarget == .original, let service = settings.service { Task { try? await service.start() } } }
+        let restored: Bool
+        do {
+            restored = try putBackRecoveryFiles(session)
+        } catch {
+            _ = try await startServerAfterRestore(session, unit: settings.service)
+            throw error
+        }
+        return try await startServerAfterRestore(session, unit: settings.service) && restored
+    }
+
+    /// What the restored cluster needs to recover: no stale pid file; in backup mode its
+    /// backup_label, tablespace_map and (with --restore-command) recovery.signal.
+    private func putBackRecoveryFiles(_ session: WriterSession) throws -> Bool {
         guard session.backupSucceeded != false, let text = session.backupMetadata["postgresql/\(Self.componentName)"] else { return true }
         let metadata = try PostgresBackupMetadata.decode(text)
         let target = session.restoredPath(of: metadata.layout.dataDirectory)
@@ -227,7 +236,8 @@ final class PostgresWriter: Writer, @unchecked Sendable {
         let write = { (name: String, text: String) throws in
             try directory.writeFileAtomically(FileName(name)!, Array(text.utf8), mode: 0o600, owner: (owner.uid, owner.gid))
         }
-        if try directory.status(FileName("postmaster.pid")!) != nil { try directory.removeTree(FileName("postmaster.pid")!) }
+        // Only a file: a directory by that name is not the server's and is left alone.
+        if try directory.status(FileName("postmaster.pid")!)?.kind == .regular { try directory.removeTree(FileName("postmaster.pid")!) }
         guard metadata.mode == .backupMode else {
             if session.restoreTarget == .alternate, !metadata.layout.tablespaces.isEmpty {
                 // pg_tblspc's links still name the live tablespaces: starting this copy would use them.
