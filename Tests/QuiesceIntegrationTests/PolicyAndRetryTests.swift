@@ -34,7 +34,8 @@ struct PolicyAndRetryTests {
         try await Harness.with { harness in
             try await harness.startCoordinator()
             let volume = try harness.folder("volume")
-            let slow = try await harness.startFlakyWriter("slow", volume: volume, ["--at", "Freeze", "--mode", "slow", "--delay-ms", "2500"])
+            // Frozen long enough that the second backup reaches DoSnapshotSet on a loaded machine too.
+            let slow = try await harness.startFlakyWriter("slow", volume: volume, ["--at", "Freeze", "--mode", "slow", "--delay-ms", "6000"])
             let client = QuiesceClient(connection: harness.connection)
             let first = try await client.createSession()
             _ = try await first.gatherWriterMetadata()
