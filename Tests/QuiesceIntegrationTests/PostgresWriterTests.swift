@@ -126,9 +126,11 @@ struct PostgresWriterTests {
             let volume = try harness.folder("volumes/pg")
             let (server, workload) = try await startCluster(harness, volume: volume, archive: harness.bus.directory + "/archive")
             // A slow Freeze elsewhere leaves time to cut the writer's connection in backup mode.
-            try await harness.startFlakyWriter("slow", volume: volume, ["--at", "Freeze", "--mode", "slow", "--delay-ms", "3000"])
+            let slow = try await harness.startFlakyWriter("slow", volume: volume, ["--at", "Freeze", "--mode", "slow", "--delay-ms", "6000"])
             let backup = Task { try await harness.quiescectl(["backup", "--volume", volume, "--to", harness.bus.directory + "/backup", "--provider", "copy", "--require", "pg"]) }
-            try await Harness.waitUntil("the writer froze", timeout: .seconds(20)) {
+            // Both writers are back-end ones: they get Freeze together (a loaded machine may take a while to get there).
+            try await Harness.waitUntil("the writers are sent Freeze", timeout: .seconds(90)) { events(of: slow).contains("Freeze") }
+            try await Harness.waitUntil("the writer froze", timeout: .seconds(5)) {
                 try await server.sql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'quiesce-pg' AND query LIKE '%clock_timestamp%'") == "1"
             }
             try await server.sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'quiesce-pg'")
