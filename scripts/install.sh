@@ -39,6 +39,9 @@ put_text 0644 "$prefix/share/dbus-1/system-services/org.quiesce.Coordinator.serv
 put_text 0644 "$prefix/lib/systemd/system/quiesced.service" < "$here/dbus/quiesced.service"
 put_text 0644 "$prefix/lib/systemd/system/quiesce-backup@.service" < "$here/Examples/systemd/quiesce-backup@.service"
 put 0644 "$here/Examples/systemd/quiesce-backup@.timer" "$prefix/lib/systemd/system/quiesce-backup@.timer"
+for unit in "$here"/dist/systemd/*.service; do  # the writers' templated units
+  put_text 0644 "$prefix/lib/systemd/system/$(basename "$unit")" < "$unit"
+done
 put 0644 "$here/dist/quiesce.sysusers.conf" "$prefix/lib/sysusers.d/quiesce.conf"
 put 0644 "$here/dist/quiesce.tmpfiles.conf" "$prefix/lib/tmpfiles.d/quiesce.conf"
 

@@ -44,6 +44,21 @@ extension BusConnection {
         try await callBus("ListNames").first?.stringArray ?? []
     }
 
+    /// Every name the bus can start on demand (from the service files in its service directories).
+    public func listActivatableNames() async throws -> [String] {
+        try await callBus("ListActivatableNames").first?.stringArray ?? []
+    }
+
+    /// Asks the bus to start the program that owns `name` (D-Bus activation) and waits until it
+    /// owns the name, or throws the bus's error (`org.freedesktop.DBus.Error.Spawn.*`, `TimedOut`,
+    /// `ServiceUnknown`). Returns at once when the name already has an owner.
+    public func startService(_ name: String, timeout: Duration = .seconds(120)) async throws {
+        _ = try await call(
+            destination: Self.bus, path: Self.busPath, interface: Self.bus, method: "StartServiceByName",
+            arguments: [.string(name), .uint32(0)], timeout: timeout
+        )
+    }
+
     /// The unique name owning `name`, or `nil` if nobody does.
     public func nameOwner(_ name: String) async throws -> String? {
         do {

@@ -1,8 +1,8 @@
 import Foundation
 
 /// Who may start and drive sessions: root, the coordinator's own user, and the members of an
-/// optional group. The coordinator asks the bus for each caller's uid (the bus knows it from
-/// the socket, so it cannot be forged).
+/// optional group. The coordinator asks the bus for each caller's uid and groups (the bus
+/// knows them from the socket, so they cannot be forged).
 public struct AccessPolicy: Sendable, Hashable {
     /// Users allowed besides root.
     public var allowedUsers: Set<UInt32>
@@ -15,11 +15,17 @@ public struct AccessPolicy: Sendable, Hashable {
         self.allowedGroup = allowedGroup
     }
 
-    /// Whether `uid` may create sessions.
-    public func allows(uid: UInt32) -> Bool {
+    /// The group the shipped bus policy (`dbus/org.quiesce.conf`) lets run backups, and the
+    /// default allowed group when it exists on this system.
+    public static let defaultGroup = "quiesce"
+
+    /// Whether `uid`, with the `groups` the bus saw on its connection, may create sessions: one
+    /// of the allowed users, or a member of the allowed group (one of `groups`, its primary
+    /// group, or listed in /etc/group).
+    public func allows(uid: UInt32, groups: [UInt32] = []) -> Bool {
         if allowedUsers.contains(uid) { return true }
         guard let allowedGroup, let group = Self.group(named: allowedGroup) else { return false }
-        if Self.primaryGroup(of: uid) == group.gid { return true }
+        if groups.contains(group.gid) || Self.primaryGroup(of: uid) == group.gid { return true }
         guard let user = Self.userName(of: uid) else { return false }
         return group.members.contains(user)
     }

@@ -88,19 +88,31 @@ actor BackupSession {
 
     // MARK: - Discovery and selection
 
-    /// Identify to every writer on the bus; returns their metadata, sorted by name.
+    /// Starts the writers the bus can start on demand, then Identify to every writer on the bus;
+    /// returns their metadata, sorted by name. A writer the bus could not start is left out as
+    /// `not-responding`, with the bus's reason.
     func gatherWriterMetadata() async throws -> [WriterMetadata] {
         try require(.gatherWriterMetadata)
+        let started = ContinuousClock.now
+        defer { timings[WriterEvent.identify.methodName] = (ContinuousClock.now - started).wholeMicroseconds }
+        let activation = await directory.startActivatableWriters()
+        if !activation.started.isEmpty {
+            progress("gather-writer-metadata", "started \(activation.started.count) writer(s) on demand: \(activation.started.joined(separator: ", "))")
+        }
+        for failure in activation.failed {
+            progress("gather-writer-metadata", "writer \(failure.name) left out: \(failure.message)")
+        }
         let writers = await directory.writers
         progress("gather-writer-metadata", "Identify to \(writers.count) writer(s)")
         let caller = self.caller
-        let started = ContinuousClock.now
-        defer { timings[WriterEvent.identify.methodName] = (ContinuousClock.now - started).wholeMicroseconds }
         let identified = await withTaskGroup(of: (String, String, Result<WriterMetadata, any Error>).self) { group in
             for writer in writers {
                 group.addTask { (writer.name, writer.owner, await Result { try await caller.identify(owner: writer.owner) }) }
             }
             var found: [String: SessionParticipant] = [:]
+            for failure in activation.failed {
+                found[failure.name] = SessionParticipant(name: failure.name, owner: "", identifyFailure: .notResponding, message: failure.message)
+            }
             for await (name, owner, result) in group {
                 switch result {
                 case .success(var metadata):

@@ -146,7 +146,7 @@ public actor Coordinator: Coordinator1Methods, Service {
 
     /// Every writer's identity and state, from what the directory follows: no call to writers.
     public func listWriters(call: BusMethodCall) async throws -> [(name: String, classId: String, instanceId: String, state: String, lastError: String)] {
-        await directory.summaries.map { ($0.name, $0.classId, $0.instanceId, $0.state, $0.lastError) }
+        await directory.summaries().map { ($0.name, $0.classId, $0.instanceId, $0.state, $0.lastError) }
     }
 
     /// The providers, whether each can serve, and what it does or why it cannot.
@@ -194,8 +194,8 @@ public actor Coordinator: Coordinator1Methods, Service {
     /// backups. Returns the caller's uid.
     @discardableResult
     private func requireBackupRights(_ call: BusMethodCall, _ what: String) async throws -> UInt32 {
-        let uid = try await connection.unixUser(of: call.sender)
-        guard configuration.access.allows(uid: uid) else {
+        let (uid, groups) = try await connection.unixCredentials(of: call.sender)
+        guard configuration.access.allows(uid: uid, groups: groups) else {
             throw QuiesceError(.accessDenied, "uid \(uid) may not \(what) (root, the coordinator's user and its allowed group may)")
         }
         return uid
@@ -208,7 +208,7 @@ public actor Coordinator: Coordinator1Methods, Service {
 
     private func createSession(owner: String) async throws -> String {
         let (uid, groups) = try await connection.unixCredentials(of: owner)
-        guard configuration.access.allows(uid: uid) else {
+        guard configuration.access.allows(uid: uid, groups: groups) else {
             logger.warning("refused a session to \(owner) (uid \(uid))")
             throw QuiesceError(.accessDenied, "uid \(uid) may not start backup sessions (root, the coordinator's user and its allowed group may)")
         }

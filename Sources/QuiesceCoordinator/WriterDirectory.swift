@@ -7,7 +7,9 @@ import QuiesceBus
 /// `ListWriters` shows of it (identity, state, last error), kept up to date from
 /// NameOwnerChanged and from the writers' own PropertiesChanged signals. Listing the writers
 /// therefore sends nothing to them: a flood of admin queries costs the writers nothing and
-/// never queues behind, or in front of, a session's events.
+/// never queues behind, or in front of, a session's events. Writers the bus can start on demand
+/// (a service file for their name, D-Bus activation) are listed as `not-running` until a session
+/// starts them, as VSS starts writer services.
 actor WriterDirectory {
     /// A writer on the bus.
     struct Entry: Sendable, Hashable {
@@ -16,6 +18,15 @@ actor WriterDirectory {
         /// The unique name of the connection that owns the writer's bus name.
         var owner: String
     }
+
+    /// A writer the bus could not start, and the bus's reason.
+    struct StartFailure: Sendable, Hashable {
+        var name: String
+        var message: String
+    }
+
+    /// The `ListWriters` state of a writer the bus can start and nobody runs now.
+    static let notRunningState = "not-running"
 
     /// A writer as `ListWriters` shows it.
     struct Summary: Sendable, Hashable {
@@ -122,6 +133,48 @@ actor WriterDirectory {
         properties[signal.sender, default: [:]].merge(changed) { _, new in new }
     }
 
+    /// The names (`org.quiesce.Writer.*`) the bus can start on demand and nobody owns now; none
+    /// when the bus cannot say.
+    private func activatableNotRunning() async -> [String] {
+        let names = (try? await connection.listActivatableNames()) ?? []
+        return names.filter { $0.hasPrefix(BusNames.writerPrefix) && $0.count > BusNames.writerPrefix.count && owners[$0] == nil }.sorted()
+    }
+
+    /// Starts every writer the bus can start on demand that is not running, all at once, and
+    /// waits until each owns its name (the bus bounds the wait: 25 s by default). Returns the
+    /// names it started and those that could not be started, with the bus's reason.
+    func startActivatableWriters() async -> (started: [String], failed: [StartFailure]) {
+        let names = await activatableNotRunning()
+        guard !names.isEmpty else { return ([], []) }
+        logger.info("starting \(names.count) activatable writer(s): \(names.joined(separator: ", "))")
+        let connection = self.connection
+        let results = await withTaskGroup(of: (String, Result<String?, any Error>).self) { group in
+            for name in names {
+                group.addTask {
+                    (name, await Result { try await connection.startService(name); return try await connection.nameOwner(name) })
+                }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        var started: [String] = []
+        var failed: [StartFailure] = []
+        for (name, result) in results.sorted(by: { $0.0 < $1.0 }) {
+            let writer = String(name.dropFirst(BusNames.writerPrefix.count))
+            switch result {
+            case .success(let owner?):
+                appeared(name, owner: owner)
+                started.append(writer)
+            case .success(nil):
+                failed.append(StartFailure(name: writer, message: "the bus started the writer but it left the bus again"))
+            case .failure(let error):
+                let reason = (error as? BusError).map { "\($0.name): \($0.message)" } ?? "\(error)"
+                logger.warning("the bus could not start writer \(writer): \(reason)")
+                failed.append(StartFailure(name: writer, message: "the bus could not start the writer (\(reason))"))
+            }
+        }
+        return (started, failed)
+    }
+
     /// The writers on the bus now, sorted by name.
     var writers: [Entry] {
         owners.map { Entry(name: String($0.key.dropFirst(BusNames.writerPrefix.count)), owner: $0.value) }
@@ -129,9 +182,9 @@ actor WriterDirectory {
     }
 
     /// What `ListWriters` shows, sorted by name: a writer whose properties could not be read
-    /// is `not-responding`.
-    var summaries: [Summary] {
-        writers.map { writer in
+    /// is `not-responding`; one the bus can start and nobody runs is `not-running`.
+    func summaries() async -> [Summary] {
+        let running = writers.map { writer in
             let values = properties[writer.owner] ?? [:]
             let text = { (key: String) in values[key]?.stringValue ?? "" }
             if unreadable.contains(writer.owner) {
@@ -142,5 +195,9 @@ actor WriterDirectory {
                 state: values["State"]?.stringValue ?? WriterState.unknown.rawValue, lastError: text("LastError")
             )
         }
+        let startable = await activatableNotRunning().map {
+            Summary(name: String($0.dropFirst(BusNames.writerPrefix.count)), classId: "", instanceId: "", state: Self.notRunningState, lastError: "")
+        }
+        return (running + startable).sorted { $0.name < $1.name }
     }
 }

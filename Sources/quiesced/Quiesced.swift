@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Logging
 import QuiesceBus
 import QuiesceCommandLine
@@ -23,10 +24,10 @@ struct Quiesced: AsyncParsableCommand {
     @OptionGroup var busOptions: BusOptions
     @OptionGroup var loggingOptions: LoggingOptions
 
-    @Option(help: ArgumentHelp("The configuration file (JSON; flags override it).", valueName: "path"))
+    @Option(help: ArgumentHelp("The configuration file (JSON; flags override it; default $CONFIGURATION_DIRECTORY/quiesced.json under systemd, else /etc/quiesce/quiesced.json).", valueName: "path"))
     var config: String?
 
-    @Option(help: ArgumentHelp("Where state that outlives a session lives (default /var/lib/quiesce).", valueName: "dir"))
+    @Option(help: ArgumentHelp("Where state that outlives a session lives (default $STATE_DIRECTORY under systemd, else /var/lib/quiesce).", valueName: "dir"))
     var stateDir: String?
 
     @Option(help: ArgumentHelp("Where the copy provider puts snapshot sets (default: <state-dir>/snapshots); not on a volume you back up.", valueName: "dir"))
@@ -65,7 +66,7 @@ struct Quiesced: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Abort and close a session whose requester has not called it for this long (default 1800).", valueName: "seconds"))
     var sessionIdleTimeout: Double?
 
-    @Option(help: ArgumentHelp("A group whose members may start backup sessions (root and quiesced's own user always may).", valueName: "group"))
+    @Option(help: ArgumentHelp("A group whose members may start backup sessions (root and quiesced's own user always may); default quiesce, the group the shipped bus policy allows, when it exists; '' for none.", valueName: "group"))
     var allowGroup: String?
 
     @Option(help: "The most closed sessions kept in the history (default 200).")
@@ -77,11 +78,12 @@ struct Quiesced: AsyncParsableCommand {
 
     /// The configuration: each flag given, else the file's value, else the default.
     func configuration() throws(QuiesceError) -> CoordinatorConfiguration {
-        let file = try ConfigurationFile.load(config ?? ConfigurationFile.defaultPath, required: config != nil)
+        let systemd = SystemdDirectories(environment: ProcessInfo.processInfo.environment)
+        let file = try ConfigurationFile.load(config ?? systemd.configurationFile ?? ConfigurationFile.defaultPath, required: config != nil)
         var timeouts = PhaseTimeouts.defaults
         for (event, seconds) in (file.timeouts ?? [:]).sorted(by: { $0.key < $1.key }) { try timeouts.apply("\(event)=\(seconds)") }
         for setting in self.timeouts { try timeouts.apply(setting) }
-        let stateDirectory = stateDir ?? file.stateDir ?? "/var/lib/quiesce"
+        let stateDirectory = stateDir ?? file.stateDir ?? systemd.stateDirectory ?? "/var/lib/quiesce"
         let snapshotRoot = self.snapshotRoot ?? file.snapshotRoot ?? stateDirectory + "/snapshots"
         let provider = self.provider ?? file.provider
         let copyLimit = copySizeLimit ?? file.copySizeLimitMib ?? 256
@@ -89,7 +91,8 @@ struct Quiesced: AsyncParsableCommand {
         let calls = maxCallsInFlight ?? file.maxCallsInFlight ?? 120
         let sessions = maxSessions ?? file.maxSessions ?? 16
         let idle = sessionIdleTimeout ?? file.sessionIdleTimeoutSeconds ?? 1800
-        let group = allowGroup ?? file.allowGroup
+        let named = allowGroup ?? file.allowGroup
+        let group = named.map { $0.isEmpty ? nil : $0 } ?? (AccessPolicy.groupExists(AccessPolicy.defaultGroup) ? AccessPolicy.defaultGroup : nil)
         let history = historyLimit ?? file.historyLimit ?? 200
         guard stateDirectory.hasPrefix("/"), snapshotRoot.hasPrefix("/") else { throw QuiesceError(.invalidArgument, "the state directory and the snapshot root must be absolute paths") }
         guard (1...1024).contains(calls) else { throw QuiesceError(.invalidArgument, "max-calls-in-flight must be 1 to 1024") }

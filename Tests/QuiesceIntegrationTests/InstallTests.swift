@@ -27,12 +27,22 @@ struct InstallTests {
             let service = try String(contentsOfFile: units + "/quiesced.service", encoding: .utf8)
             #expect(service.contains("ExecStart=\(prefix)/bin/quiesced --system"), "\(service)")
             #expect(try String(contentsOfFile: prefix + "/share/dbus-1/system-services/org.quiesce.Coordinator.service", encoding: .utf8).contains("Exec=\(prefix)/bin/quiesced"))
-            try FileManager.default.copyItem(atPath: units + "/quiesce-backup@.service", toPath: units + "/quiesce-backup@notes.service")
-            try FileManager.default.copyItem(atPath: units + "/quiesce-backup@.timer", toPath: units + "/quiesce-backup@notes.timer")
-            let verified = try await harness.run("/usr/bin/systemd-analyze", ["verify", units + "/quiesced.service", units + "/quiesce-backup@notes.service", units + "/quiesce-backup@notes.timer"])
+            // Templates are verified as an instance (what `systemctl enable --now x@notes` loads);
+            // each writer instance has its own bus name.
+            let templates = [
+                "quiesce-backup@.service": "notes", "quiesce-backup@.timer": "notes", "quiesce-hook-writer@.service": "app",
+                "quiesce-postgres-writer@.service": "pg_15_main", "quiesce-mariadb-writer@.service": "db",
+            ]
+            var instances: [String] = []
+            for (template, instance) in templates.sorted(by: { $0.key < $1.key }) {
+                instances.append(template.replacingOccurrences(of: "@.", with: "@\(instance)."))
+                try FileManager.default.copyItem(atPath: units + "/" + template, toPath: units + "/" + instances.last!)
+            }
+            #expect(try String(contentsOfFile: units + "/quiesce-postgres-writer@.service", encoding: .utf8).contains("ExecStart=\(prefix)/bin/quiesce-postgres-writer --system --name %i"))
+            // The units' man: links are checked against the installed man pages.
+            let verified = try await harness.run("/usr/bin/env", ["MANPATH=\(prefix)/share/man", "/usr/bin/systemd-analyze", "verify", units + "/quiesced.service"] + instances.map { units + "/" + $0 })
             #expect(verified.status == 0, "\(verified.stderr)")
-            try FileManager.default.removeItem(atPath: units + "/quiesce-backup@notes.service")
-            try FileManager.default.removeItem(atPath: units + "/quiesce-backup@notes.timer")
+            for instance in instances { try FileManager.default.removeItem(atPath: units + "/" + instance) }
 
             // A man page for every command and subcommand, each rendering.
             let pages = try FileManager.default.contentsOfDirectory(atPath: prefix + "/share/man/man1").sorted()

@@ -6,13 +6,16 @@ public final class ChildProcess: @unchecked Sendable {
     /// The log file.
     public let log: String
 
-    /// Starts `executable` with `arguments`, and `environment` added to the test's.
+    /// Starts `executable` with `arguments`, and `environment` added to the test's. The program
+    /// starts with every signal unblocked and at its default, as from a shell or systemd: the
+    /// test's threads block most signals, and a child that inherited that mask (dbus-daemon's
+    /// activation, which waits for SIGCHLD) would never see its own children exit.
     public init(executable: String, arguments: [String], environment: [String: String] = [:], log: String) throws {
         self.log = log
         guard FileManager.default.createFile(atPath: log, contents: nil) else { throw TestFailure("cannot create \(log)") }
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["--default-signal", "--", executable] + arguments
         if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         process.standardOutput = handle
         process.standardError = handle

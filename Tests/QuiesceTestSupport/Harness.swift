@@ -5,7 +5,7 @@ import QuiesceBus
 
 /// One integration test's world: a private bus, the real `quiesced` and writer processes on
 /// it, and the commands a user runs (`quiescectl`, `busctl`). Everything is stopped at the end
-/// of ``with(config:_:)``.
+/// of ``with(config:policy:services:_:)``.
 public final class Harness: @unchecked Sendable {
     /// The private bus.
     public let bus: PrivateBus
@@ -26,8 +26,10 @@ public final class Harness: @unchecked Sendable {
     }
 
     /// Runs `body` in a new world and tears it down afterwards, whatever happens.
-    public static func with<T: Sendable>(config: String = "private-bus.conf", policy: [String] = [], _ body: (Harness) async throws -> T) async throws -> T {
-        let bus = try await PrivateBus.start(config: config, policy: policy)
+    public static func with<T: Sendable>(
+        config: String = "private-bus.conf", policy: [String] = [], services: [String: String] = [:], _ body: (Harness) async throws -> T
+    ) async throws -> T {
+        let bus = try await PrivateBus.start(config: config, policy: policy, services: services)
         let harness = Harness(bus: bus, connection: try await BusConnection.connect(to: .address(bus.address)))
         let result: T
         do {
@@ -144,8 +146,9 @@ public final class Harness: @unchecked Sendable {
     /// Runs a command to completion and returns its exit status and output.
     public func run(_ executable: String, _ arguments: [String]) async throws -> CommandResult {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
+        // Every signal unblocked and at its default, as from a shell (see ChildProcess).
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["--default-signal", "--", executable] + arguments
         let stdout = Pipe()
         let stderr = Pipe()
         process.standardOutput = stdout

@@ -21,8 +21,9 @@ public final class PrivateBus: Sendable {
 
     /// Starts a dbus-daemon with `dbus/<config>` and waits for its socket; `policy` files (whole
     /// `<busconfig>` documents, as an admin drops them into /etc/dbus-1/system.d) are included
-    /// after the configuration's own.
-    public static func start(config: String = "private-bus.conf", policy: [String] = []) async throws -> PrivateBus {
+    /// after the configuration's own. `services` are D-Bus activation files, by bus name (the
+    /// `Exec=` line of each), in a service directory of the bus's own.
+    public static func start(config: String = "private-bus.conf", policy: [String] = [], services: [String: String] = [:]) async throws -> PrivateBus {
         var template = Array("/tmp/quiesce-test-XXXXXX".utf8CString)
         guard let created = mkdtemp(&template) else { throw TestFailure("mkdtemp failed") }
         let directory = String(cString: created)
@@ -31,13 +32,21 @@ public final class PrivateBus: Sendable {
         try FileManager.default.createDirectory(atPath: directory + "/logs", withIntermediateDirectories: true)
         let address = "unix:path=\(directory)/bus"
         var configFile = "\(repository)/dbus/\(config)"
-        if !policy.isEmpty {
+        if !policy.isEmpty || !services.isEmpty {
             var text = try String(contentsOfFile: configFile, encoding: .utf8)
                 .replacingOccurrences(of: "<include>org.quiesce.conf</include>", with: "<include>\(repository)/dbus/org.quiesce.conf</include>")
             for (index, document) in policy.enumerated() {
                 let file = directory + "/policy-\(index).conf"
                 try document.write(toFile: file, atomically: true, encoding: .utf8)
                 text = text.replacingOccurrences(of: "</busconfig>", with: "  <include>\(file)</include>\n</busconfig>")
+            }
+            if !services.isEmpty {
+                let serviceDirectory = directory + "/services"
+                try FileManager.default.createDirectory(atPath: serviceDirectory, withIntermediateDirectories: true)
+                for (name, exec) in services {
+                    try "[D-BUS Service]\nName=\(name)\nExec=\(exec)\n".write(toFile: "\(serviceDirectory)/\(name).service", atomically: true, encoding: .utf8)
+                }
+                text = text.replacingOccurrences(of: "</busconfig>", with: "  <servicedir>\(serviceDirectory)</servicedir>\n</busconfig>")
             }
             configFile = directory + "/bus.conf"
             try text.write(toFile: configFile, atomically: true, encoding: .utf8)
