@@ -61,15 +61,40 @@ public final class ExportedObject: Sendable {
                 properties[name] = value
                 changed[name] = value
             }
-            guard !changed.isEmpty else { return }
-            // Emitted under the lock so that listeners see changes in the order they happened.
-            try? connection.emitSignal(
-                path: path,
-                interface: "org.freedesktop.DBus.Properties",
-                name: "PropertiesChanged",
-                arguments: [.string(interface.name), .vardict(changed), .strings([])]
-            )
+            announce(changed)
         }
+    }
+
+    /// Sets properties without a signal (a property read sees them at once) and returns the
+    /// names whose value changed; ``announceProperties(_:)`` tells listeners later.
+    public func setPropertiesSilently(_ values: [String: BusValue]) -> Set<String> {
+        registration.properties.withLock { properties in
+            var changed: Set<String> = []
+            for (name, value) in values where properties[name] != value {
+                properties[name] = value
+                changed.insert(name)
+            }
+            return changed
+        }
+    }
+
+    /// Emits one PropertiesChanged signal with the current values of `names`.
+    public func announceProperties(_ names: Set<String>) {
+        registration.properties.withLock { properties in
+            announce(properties.filter { names.contains($0.key) })
+        }
+    }
+
+    /// Emits PropertiesChanged for `changed`; called under the lock, so that listeners see
+    /// changes in the order they happened.
+    private func announce(_ changed: [String: BusValue]) {
+        guard !changed.isEmpty else { return }
+        try? connection.emitSignal(
+            path: path,
+            interface: "org.freedesktop.DBus.Properties",
+            name: "PropertiesChanged",
+            arguments: [.string(interface.name), .vardict(changed), .strings([])]
+        )
     }
 
     /// Sets one property (see ``setProperties(_:)``).

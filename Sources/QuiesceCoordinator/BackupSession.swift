@@ -633,12 +633,14 @@ actor BackupSession {
                 Session1.ProgressDetails(event: event.methodName, writers: UInt32(targets.count), failed: failed, elapsedUs: elapsed)
             )
         }
-        await withTaskGroup(of: (String, EventReply).self) { group in
+        var shown: [String: [String: BusValue]] = [:]
+        await withTaskGroup(of: (String, String, (reply: EventReply, answered: Bool)).self) { group in
             for target in targets {
-                group.addTask { (target.name, await caller.send(event, to: target.owner, session: session, options: target.options)) }
+                group.addTask { (target.name, target.owner, await caller.send(event, to: target.owner, session: session, options: target.options)) }
             }
-            for await (name, reply) in group {
+            for await (name, owner, (reply, answered)) in group {
                 participants[name]?.record(event, reply)
+                if answered, !reply.properties.isEmpty { shown[owner] = reply.properties }
                 if let failure = reply.result.failure {
                     failed += 1
                     logger.warning("writer \(name) failed \(event.methodName): \(failure.rawValue) \(reply.result.message)", metadata: ["session": "\(id)"])
@@ -649,6 +651,8 @@ actor BackupSession {
                 }
             }
         }
+        // ListWriters shows what the writers answered now; their PropertiesChanged follows.
+        await directory.show(shown)
     }
 
     /// Reports a step on the session's Progress signal.

@@ -42,9 +42,10 @@ struct WriterCaller: Sendable {
         return metadata
     }
 
-    /// Sends `event` to one writer and returns what it answered; a writer that does not answer
-    /// is `not-responding`, one whose reply breaks the contract `non-retryable`.
-    func send(_ event: WriterEvent, to owner: String, session: String, options: EventOptions) async -> EventReply {
+    /// Sends `event` to one writer and returns what it answered (`answered`), or, for a writer
+    /// that does not answer, `not-responding`, and for one whose reply breaks the contract,
+    /// `non-retryable`.
+    func send(_ event: WriterEvent, to owner: String, session: String, options: EventOptions) async -> (reply: EventReply, answered: Bool) {
         let clock = ContinuousClock()
         let start = clock.now
         let timeout = timeouts[event]
@@ -56,14 +57,14 @@ struct WriterCaller: Sendable {
         switch outcome {
         case .success(var reply):
             reply.result.durationMicroseconds = microseconds
-            return reply
+            return (reply, true)
         case .failure(let error):
             let error = QuiesceError(error)
             switch error.code {
-            case .timeout: return failed(.notResponding, "no reply to \(event.methodName) within \(timeout)")
-            case .peerGone: return failed(.notResponding, "the writer left the bus during \(event.methodName)")
-            case .invalidArgument, .invalidReply: return failed(.nonRetryable, "the writer's reply to \(event.methodName) breaks the contract: \(error.message)")
-            default: return failed(.notResponding, "\(event.methodName) failed: \(error)")
+            case .timeout: return (failed(.notResponding, "no reply to \(event.methodName) within \(timeout)"), false)
+            case .peerGone: return (failed(.notResponding, "the writer left the bus during \(event.methodName)"), false)
+            case .invalidArgument, .invalidReply: return (failed(.nonRetryable, "the writer's reply to \(event.methodName) breaks the contract: \(error.message)"), false)
+            default: return (failed(.notResponding, "\(event.methodName) failed: \(error)"), false)
             }
         }
     }

@@ -175,6 +175,19 @@ actor WriterDirectory {
         return (started, failed)
     }
 
+    /// The properties of ListWriters that change with events: the only ones taken from replies.
+    private static let shownProperties: Set<String> = ["State", "LastError"]
+
+    /// Shows the properties writers sent with their replies (``EventReply/properties``), by
+    /// owner, before the writers announce them: ListWriters is current as soon as a step ends.
+    func show(_ values: [String: [String: BusValue]]) {
+        let present = Set(owners.values)
+        for (owner, changed) in values where present.contains(owner) {
+            let shown = changed.filter { Self.shownProperties.contains($0.key) && $0.value.stringValue != nil }
+            properties[owner, default: [:]].merge(shown) { _, new in new }
+        }
+    }
+
     /// The writers on the bus now, sorted by name.
     var writers: [Entry] {
         owners.map { Entry(name: String($0.key.dropFirst(BusNames.writerPrefix.count)), owner: $0.value) }

@@ -9,11 +9,16 @@ public struct EventReply: Sendable, Hashable {
     public var result: EventResult
     /// What the writer reported about its components.
     public var components: [ComponentStatus]
+    /// The writer's properties that the event changed, with their values after it (`State`,
+    /// `LastError`, `LastMessage`, `Sessions`): what its PropertiesChanged will announce, for
+    /// listeners that should not wait for it. Empty when the writer does not say.
+    public var properties: [String: BusValue]
 
     /// Creates a reply.
-    public init(result: EventResult, components: [ComponentStatus] = []) {
+    public init(result: EventResult, components: [ComponentStatus] = [], properties: [String: BusValue] = [:]) {
         self.result = result
         self.components = components
+        self.properties = properties
     }
 
     /// The dictionary sent on the bus.
@@ -27,12 +32,13 @@ public struct EventReply: Sendable, Hashable {
                     backupMetadata: component.backupMetadata, restoreMetadata: component.restoreMetadata,
                     failure: component.failure.map { Writer1.ComponentFailure(code: $0.code, applicationError: $0.applicationError, message: $0.message) }
                 ))
-            })
+            }),
+            properties: properties.isEmpty ? nil : properties
         )
     }
 
     /// Reads a reply. `state` is required, and `code` in a component's `failure`; `failure`
-    /// (empty: none), `message`, `duration-us` and `components` are optional; a failure code
+    /// (empty: none), `message`, `duration-us`, `components` and `properties` are optional; a failure code
     /// that is not one of ``FailureCode``'s is an `InvalidArgument`.
     public init(_ wire: Writer1.EventResult) throws(QuiesceError) {
         guard let state = wire.state else { throw QuiesceError(.invalidArgument, "the result has no state") }
@@ -55,5 +61,7 @@ public struct EventReply: Sendable, Hashable {
             ))
         }
         self.components = components.sorted { $0.fullPath < $1.fullPath }
+        self.properties = wire.properties ?? [:]
     }
 }
+

@@ -2,7 +2,6 @@ import Logging
 import Quiesce
 import QuiesceBus
 import QuiesceProtocol
-import Synchronization
 
 /// Connects an ``EventProcessor`` to the bus: one event at a time, the writer's properties,
 /// and the safety net that thaws the writer when nobody else will (the freeze lease runs out,
@@ -20,31 +19,20 @@ actor WriterEngine: Writer1Methods {
     private var sessionSenders: [String: String] = [:]
     private var coordinatorOwner: String?
     private var coordinatorWatch: Task<Void, Never>?
-    /// Property changes, applied in order after the reply has gone (so the bus routes the reply
-    /// before the PropertiesChanged broadcast).
-    private let propertyUpdates: AsyncStream<[String: BusValue]>.Continuation
-    private let propertyWriter: Task<Void, Never>
+    /// Property changes: set at once, announced with one PropertiesChanged once they settle.
+    private let properties: PropertyAnnouncer
 
-    init(writer: Writer, connection: BusConnection, logger: Logger) {
+    init(writer: Writer, connection: BusConnection, logger: Logger, properties: PropertyAnnouncer) {
         self.writer = writer
         self.processor = EventProcessor(writer: writer)
         self.connection = connection
         self.logger = logger
-        let (updates, continuation) = AsyncStream<[String: BusValue]>.makeStream()
-        let objectBox = WeakObjectBox()
-        self.objectBox = objectBox
-        self.propertyUpdates = continuation
-        self.propertyWriter = Task {
-            for await update in updates { objectBox.object?.setProperties(update) }
-        }
+        self.properties = properties
     }
 
-    private let objectBox: WeakObjectBox
-
     deinit {
-        // The watch and the property writer would otherwise outlive a stopped service.
+        // The watch would otherwise outlive a stopped service.
         coordinatorWatch?.cancel()
-        propertyUpdates.finish()
     }
 
     /// The properties the writer object starts with.
@@ -62,7 +50,7 @@ actor WriterEngine: Writer1Methods {
     }
 
     func attach(_ object: ExportedObject) {
-        objectBox.object = object
+        properties.attach(object)
     }
 
     /// Starts following who owns `org.quiesce.Coordinator`: only that connection may send events,
@@ -141,8 +129,8 @@ actor WriterEngine: Writer1Methods {
             do throws(EventOrderError) { return .success(try await processor.process(request)) } catch { return .failure(error) }
         }
         switch result {
-        case .success(let outcome):
-            await recorded(event, session: request.sessionId, outcome)
+        case .success(var outcome):
+            outcome.properties = await recorded(event, session: request.sessionId, outcome)
             await follow(session: request.sessionId, of: request.caller, after: event)
             return outcome.wire
         case .failure(let error):
@@ -151,7 +139,10 @@ actor WriterEngine: Writer1Methods {
         }
     }
 
-    private func recorded(_ event: WriterEvent, session: String, _ outcome: EventReply) async {
+    /// Notes an event's outcome: the freeze guard, the log, the properties. Returns the
+    /// properties it set, for the reply.
+    @discardableResult
+    private func recorded(_ event: WriterEvent, session: String, _ outcome: EventReply) async -> [String: BusValue] {
         if event == .thaw || event == .abort || event == .backupShutdown {
             endFreezeGuard(session: session)
         }
@@ -164,18 +155,16 @@ actor WriterEngine: Writer1Methods {
         } else {
             logger.debug("\(event.methodName) done", metadata: ["session": "\(session)", "state": "\(outcome.result.state.rawValue)"])
         }
-        let sessions = BusValue.uint32(UInt32(await processor.sessionCount))
-        if event == .backupShutdown, outcome.result.failure == nil, outcome.result.state.isFailed {
-            // The session's failure stays on State, LastError and LastMessage until the next event.
-            propertyUpdates.yield(["Sessions": sessions])
-            return
+        var values: [String: BusValue] = ["Sessions": .uint32(UInt32(await processor.sessionCount))]
+        // A BackupShutdown that succeeded after a failed session leaves the session's failure on
+        // State, LastError and LastMessage until the next event.
+        if event != .backupShutdown || outcome.result.failure != nil || !outcome.result.state.isFailed {
+            values["State"] = .string(outcome.result.state.rawValue)
+            values["LastError"] = .string(outcome.result.failure?.rawValue ?? FailureCode.noErrorText)
+            values["LastMessage"] = .string(outcome.result.message)
         }
-        propertyUpdates.yield([
-            "State": .string(outcome.result.state.rawValue),
-            "LastError": .string(outcome.result.failure?.rawValue ?? FailureCode.noErrorText),
-            "LastMessage": .string(outcome.result.message),
-            "Sessions": sessions,
-        ])
+        properties.update(values)
+        return values
     }
 
     /// Notes which coordinator connection runs the session; if it left while the event ran,
@@ -223,14 +212,5 @@ actor WriterEngine: Writer1Methods {
         for id in await processor.frozenSessions {
             await selfAbort(session: id, failure: nil, reason: reason)
         }
-    }
-}
-
-/// The writer's exported object, for the task that applies property changes.
-private final class WeakObjectBox: Sendable {
-    private let lock = Mutex<ExportedObject?>(nil)
-    var object: ExportedObject? {
-        get { lock.withLock { $0 } }
-        set { lock.withLock { $0 = newValue } }
     }
 }

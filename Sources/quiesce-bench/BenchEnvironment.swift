@@ -13,7 +13,8 @@ final class BenchEnvironment: @unchecked Sendable {
     let connection: BusConnection
     private(set) var coordinator: Process
     private(set) var writers: [Process] = []
-    private let daemon: Process
+    /// The dbus-daemon.
+    let daemon: Process
 
     /// The folder holding quiesced (beside this executable).
     static let binDirectory = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
@@ -70,10 +71,11 @@ final class BenchEnvironment: @unchecked Sendable {
         self.coordinator = coordinator
     }
 
-    static func spawn(_ executable: String, _ arguments: [String], log: String? = nil, output: String? = nil) throws -> Process {
+    static func spawn(_ executable: String, _ arguments: [String], environment: [String: String] = [:], log: String? = nil, output: String? = nil) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         process.standardOutput = FileHandle.nullDevice
         if let output, FileManager.default.createFile(atPath: output, contents: nil), let handle = FileHandle(forWritingAtPath: output) {
             process.standardOutput = handle
@@ -106,11 +108,12 @@ final class BenchEnvironment: @unchecked Sendable {
             try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
             let started = ContinuousClock.now
             switch kind {
-            case .swift:
+            case .swift, .swiftEager:
                 let slowFreeze = freezeDelay > .zero ? ["--at", "Freeze", "--mode", "slow", "--delay-ms", "\(Int(freezeDelay.milliseconds))"] : []
                 writers.append(try Self.spawn(
                     Self.binDirectory + "/flaky-writer",
-                    ["--address", address, "--name", name, "--data", data, "--log-level", "warning"] + slowFreeze
+                    ["--address", address, "--name", name, "--data", data, "--log-level", "warning"] + slowFreeze,
+                    environment: kind == .swiftEager ? ["QUIESCE_PROPERTY_SETTLE_MS": "0"] : [:]
                 ))
             case .c:
                 // No journal workload: like flaky-writer, it only answers events.
@@ -165,6 +168,9 @@ final class BenchEnvironment: @unchecked Sendable {
 /// libdbus-1, or quiesce-hook-writer with one shell hook.
 enum WriterKind: String, Codable, Sendable, CaseIterable, ExpressibleByArgument {
     case swift, c, hook
+    /// The SDK's writer announcing its properties after every event (`QUIESCE_PROPERTY_SETTLE_MS=0`),
+    /// as it did before it let them settle: the benchmark's switch for that change.
+    case swiftEager = "swift-settle-0"
 }
 
 struct BenchFailure: Error, CustomStringConvertible {

@@ -62,6 +62,8 @@ struct BenchReport: Codable, Sendable {
     /// By writer kind.
     var writerStart: [String: Statistics] = [:]
     var coordinatorMemory: [String: Memory] = [:]
+    /// Messages and CPU time per writer-event, by number and kind of writers.
+    var eventCosts: [EventCost] = []
 
     var rendered: String {
         var text = "Quiesce benchmark on \(machine), \(sessions) sessions per size\n\n"
@@ -71,6 +73,20 @@ struct BenchReport: Codable, Sendable {
                 ["\($0.writers)", $0.kind, $0.phase, format($0.latency.median), format($0.latency.p99), format($0.floor.median), String(format: "%.2f", $0.ratio)]
             }
         ).rendered
+        if !eventCosts.isEmpty {
+            text += "\n\nPer writer-event: messages the bus routed (calls, replies, signals; of the signals, writers' PropertiesChanged) and CPU time\n"
+            text += Table(
+                header: ["WRITERS", "KIND", "MESSAGES", "CALLS", "REPLIES", "SIGNALS", "PROPS", "WRITER µs", "QUIESCED µs", "DBUS µs"],
+                rows: eventCosts.map { cost in
+                    let count = { (type: String) in String(format: "%.2f", cost.messages[type] ?? 0) }
+                    let cpu = { (process: String) in String(format: "%.0f", cost.cpuMicroseconds[process] ?? 0) }
+                    return [
+                        "\(cost.writers)", cost.kind, String(format: "%.2f", cost.totalMessages), count("method-call"), count("method-return"), count("signal"),
+                        String(format: "%.2f", cost.writerPropertySignals), cpu("writer"), cpu("quiesced"), cpu("dbus-daemon"),
+                    ]
+                }
+            ).rendered
+        }
         if let window = freezeWindow {
             text += "\n\nFreeze window, \(window.writers) writers whose Freeze takes \(format(window.freezeMilliseconds)) ms: "
             text += "median \(format(window.quiesce.median)) ms, p99 \(format(window.quiesce.p99)) ms; "

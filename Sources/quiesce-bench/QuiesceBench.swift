@@ -28,7 +28,7 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Measured sessions per number of writers.")
     var sessions = 20
 
-    @Option(help: "Writers whose fan-out is measured, comma-separated: swift (the SDK), c (libdbus-1).")
+    @Option(help: "Writers whose fan-out is measured, comma-separated: swift (the SDK), swift-settle-0 (the SDK announcing its properties after every event), c (libdbus-1).")
     var kinds = "swift,c"
 
     @Option(help: "Writers for the freeze-window measurement (0 to skip).")
@@ -58,7 +58,7 @@ struct Run: AsyncParsableCommand {
     private var writerKinds: [WriterKind] { kinds.split(separator: ",").compactMap { WriterKind(rawValue: $0.trimmingCharacters(in: .whitespaces)) } }
 
     func validate() throws {
-        guard !writerKinds.isEmpty, writerKinds.allSatisfy({ $0 != .hook }) else { throw ValidationError("--kinds must list swift and/or c") }
+        guard !writerKinds.isEmpty, writerKinds.allSatisfy({ $0 != .hook }) else { throw ValidationError("--kinds must list swift, swift-settle-0 and/or c") }
         guard !counts.isEmpty, counts.allSatisfy({ (1...1000).contains($0) }) else { throw ValidationError("--writers must list numbers from 1 to 1000") }
         guard sessions >= 1 else { throw ValidationError("--sessions must be at least 1") }
     }
@@ -129,11 +129,27 @@ struct Run: AsyncParsableCommand {
                 ))
             }
             if kind == .swift { report.coordinatorMemory["\(count)"] = BenchEnvironment.memory(environment.coordinator) }
+            report.eventCosts.append(try await eventCost(environment, writers: count, kind: kind))
         } catch {
             report.allSessionsSucceeded = false
             log("\(count) \(kind.rawValue) writer(s): \(error)")
         }
         await environment.stop()
+    }
+
+    /// The messages and CPU time per writer-event: `sessions` more sessions with nothing else
+    /// running for the CPU time, then three under a monitor for the messages.
+    private func eventCost(_ environment: BenchEnvironment, writers count: Int, kind: WriterKind) async throws -> EventCost {
+        let processes = ["writer": environment.writers.map(\.processIdentifier), "quiesced": [environment.coordinator.processIdentifier], "dbus-daemon": [environment.daemon.processIdentifier]]
+        let before = processes.mapValues { $0.map(EventCost.cpuTime).reduce(0, +) }
+        for _ in 0..<sessions { _ = try await Self.session(environment, expecting: count) }
+        let writerEvents = Double(sessions * count * EventCost.eventsPerSession)
+        let cpu = processes.mapValues { $0.map(EventCost.cpuTime).reduce(0, +) }.merging(before) { after, before in (after - before) / writerEvents }
+        let monitored = 3
+        let messages = try await EventCost.countMessages(address: environment.address, directory: environment.directory, sessions: monitored, writers: count) {
+            for _ in 0..<monitored { _ = try await Self.session(environment, expecting: count) }
+        }
+        return EventCost(writers: count, kind: kind.rawValue, messages: messages.byType, writerPropertySignals: messages.propertySignals, cpuMicroseconds: cpu)
     }
 
     /// One whole session with the null provider; returns the coordinator's timings, or throws if

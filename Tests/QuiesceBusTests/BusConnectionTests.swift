@@ -140,6 +140,43 @@ struct BusConnectionTests {
         #expect(writer.isClosed)
     }
 
+    @Test("A cancelled call ends at once; a call waiting when the peer leaves gets NoReply; one waiting when the bus goes away gets Disconnected")
+    func callsThatEndWithoutAReply() async throws {
+        let bus = try await PrivateBus.start()
+        let server = try await BusConnection.connect(to: .address(bus.address))
+        let client = try await BusConnection.connect(to: .address(bus.address))
+        _ = try await exportTestObject(on: server)
+
+        let cancelled = Task { try await callTest(client, server, "Sleep", [.uint32(10_000)], timeout: .seconds(30)) }
+        try await Task.sleep(for: .milliseconds(100))
+        let started = ContinuousClock.now
+        cancelled.cancel()
+        await #expect(throws: BusError.self) { _ = try await cancelled.value }
+        #expect(ContinuousClock.now - started < .seconds(5), "cancelled at once, not at the timeout")
+
+        async let orphaned: [BusValue] = callTest(client, server, "Sleep", [.uint32(10_000)], timeout: .seconds(30))
+        try await Task.sleep(for: .milliseconds(100))
+        await server.close()
+        do {
+            _ = try await orphaned
+            Issue.record("a call to a peer that left returned")
+        } catch let error as BusError {
+            #expect(error.isPeerGone, "\(error)")
+        }
+
+        let other = try await BusConnection.connect(to: .address(bus.address))
+        _ = try await exportTestObject(on: other)
+        async let stranded: [BusValue] = callTest(client, other, "Sleep", [.uint32(10_000)], timeout: .seconds(30))
+        try await Task.sleep(for: .milliseconds(100))
+        await bus.stop()
+        do {
+            _ = try await stranded
+            Issue.record("a call on a closed connection returned")
+        } catch let error as BusError {
+            #expect(error.name == BusError.disconnected, "\(error)")
+        }
+    }
+
     @Test("A connection notices when the bus goes away")
     func busVanishes() async throws {
         let bus = try await PrivateBus.start()
