@@ -16,8 +16,6 @@ public final class BusConnection: Sendable {
     let connection: GLibPointer
     /// Routes calls of exported interfaces from GDBus's worker thread (see ``MethodCallRouter``).
     let router = MethodCallRouter()
-    /// Routes replies to our calls from GDBus's worker thread (see ``ReplyRouter``).
-    private let replies = ReplyRouter()
     private let closure: Mutex<ClosureState>
 
     private struct ClosureState {
@@ -52,7 +50,6 @@ public final class BusConnection: Sendable {
             let uniqueName = String(cString: g_dbus_connection_get_unique_name(connection.raw))
             let bus = BusConnection(address: address, uniqueName: uniqueName, loop: loop, connection: connection)
             bus.router.install(on: connection)
-            bus.replies.install(on: connection)
             try await bus.watchClosed()
             return bus
         } catch {
@@ -101,19 +98,44 @@ public final class BusConnection: Sendable {
         else {
             throw BusError(name: BusError.invalidArgs, message: "malformed destination, object path, interface or method name")
         }
-        let message = GLibPointer(g_dbus_message_new_method_call(destination, path, interface, method))
-        g_dbus_message_set_body(message.raw, BusValue.makeTuple(arguments))
-        defer { g_object_unref(UnsafeMutableRawPointer(message.raw)) }
-        let call = ReplyRouter.Call()
+        let parameters = GLibPointer(g_variant_ref_sink(BusValue.makeTuple(arguments)))
+        let cancellable = GLibObjectPointer(g_cancellable_new()!)
+        defer {
+            g_variant_unref(parameters.raw)
+            g_object_unref(UnsafeMutableRawPointer(cancellable.raw))
+        }
+        let timeoutMilliseconds = timeout.map(Self.milliseconds) ?? Int32.max
         let connection = self.connection
-        let replies = self.replies
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[BusValue], any Error>) in
-                replies.send(message.raw, on: connection, timeout: timeout, as: call, continuation)
+                loop.perform {
+                    let box = CallbackBox(continuation)
+                    g_dbus_connection_call(
+                        connection.raw, destination, path, interface, method, parameters.raw, nil,
+                        G_DBUS_CALL_FLAGS_NONE, timeoutMilliseconds, cancellable.raw,
+                        { source, result, userData in
+                            let continuation = CallbackBox<CheckedContinuation<[BusValue], any Error>>.take(userData).value
+                            var error: UnsafeMutablePointer<GError>?
+                            if let reply = g_dbus_connection_call_finish(OpaquePointer(source), result, &error) {
+                                defer { g_variant_unref(reply) }
+                                continuation.resume(returning: BusValue.children(of: reply))
+                            } else {
+                                continuation.resume(throwing: BusError(consuming: error!))
+                            }
+                        },
+                        box.retainedPointer()
+                    )
+                }
             }
         } onCancel: {
-            replies.cancel(call)
+            g_cancellable_cancel(cancellable.raw)
         }
+    }
+
+    static func milliseconds(_ duration: Duration) -> Int32 {
+        let (seconds, attoseconds) = duration.components
+        let milliseconds = seconds * 1000 + attoseconds / 1_000_000_000_000_000
+        return Int32(clamping: max(1, milliseconds))
     }
 
     /// Emits a signal from `path`.
@@ -182,7 +204,6 @@ public final class BusConnection: Sendable {
     }
 
     private func markClosed() {
-        replies.close()
         let waiters = closure.withLock { state -> [CheckedContinuation<Void, Never>] in
             state.isClosed = true
             defer { state.waiters = [] }
