@@ -42,9 +42,18 @@ final class BenchEnvironment: @unchecked Sendable {
         try busConfig.write(toFile: directory + "/bus.conf", atomically: true, encoding: .utf8)
         let address = "unix:path=\(directory)/bus"
         let daemon = try spawn("/usr/bin/dbus-daemon", ["--config-file=\(directory)/bus.conf", "--address=\(address)", "--nofork", "--nopidfile"])
-        while !FileManager.default.fileExists(atPath: directory + "/bus") { try await Task.sleep(for: .milliseconds(5)) }
-        try await Task.sleep(for: .milliseconds(50))
-        let connection = try await BusConnection.connect(to: .address(address))
+        // The socket appears at bind(); connections are refused until dbus-daemon listens.
+        let deadline = ContinuousClock.now + .seconds(10)
+        var connection: BusConnection?
+        while connection == nil {
+            do {
+                connection = try await BusConnection.connect(to: .address(address))
+            } catch {
+                guard ContinuousClock.now < deadline, daemon.isRunning else { throw error }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+        }
+        guard let connection else { throw BenchFailure("dbus-daemon did not start") }
         let coordinator = try spawn(
             binDirectory + "/quiesced", ["--address", address, "--state-dir", directory + "/state", "--log-level", "warning"] + coordinatorArguments,
             log: directory + "/quiesced.log"
