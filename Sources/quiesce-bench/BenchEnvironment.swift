@@ -49,7 +49,10 @@ final class BenchEnvironment: @unchecked Sendable {
             do {
                 connection = try await BusConnection.connect(to: .address(address))
             } catch {
-                guard ContinuousClock.now < deadline, daemon.isRunning else { throw error }
+                guard ContinuousClock.now < deadline, daemon.isRunning else {
+                    kill(daemon.processIdentifier, SIGKILL)
+                    throw error
+                }
                 try await Task.sleep(for: .milliseconds(10))
             }
         }
