@@ -83,10 +83,13 @@ final class BenchEnvironment: @unchecked Sendable {
         self.coordinator = coordinator
     }
 
+    /// Starts a program with every signal unblocked and at its default, as from a shell: the
+    /// benchmark's threads block most signals, and a child would inherit that mask (a
+    /// dbus-daemon deaf to SIGTERM, a writer that never sees SIGCHLD).
     static func spawn(_ executable: String, _ arguments: [String], environment: [String: String] = [:], log: String? = nil, output: String? = nil) throws -> Process {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["--default-signal", "--", executable] + arguments
         if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         process.standardOutput = FileHandle.nullDevice
         if let output, FileManager.default.createFile(atPath: output, contents: nil), let handle = FileHandle(forWritingAtPath: output) {

@@ -262,8 +262,8 @@ struct Run: AsyncParsableCommand {
             }
             try await Task.sleep(for: .seconds(1))
             let flooded = try await medians(environment)
-            // SIGKILL: children of a Swift process inherit its blocked signals. Each client left
-            // its count of calls as its last line.
+            // SIGKILL: the clients have nothing to clean up. Each client left its count of calls
+            // as its last line.
             for client in clients { kill(client.processIdentifier, SIGKILL) }
             for client in clients { client.waitUntilExit() }
             let calls = (0..<floodClients).compactMap { index in
