@@ -151,7 +151,7 @@ struct PostgresWriterTests {
             // A writer that hangs in Freeze holds the set between pg_backup_start and pg_backup_stop.
             try await harness.startFlakyWriter("stuck", volume: volume, ["--at", "Freeze", "--mode", "hang"])
             let backup = Task { try await harness.quiescectl(["backup", "--volume", volume, "--to", harness.bus.directory + "/backup", "--provider", "copy"]) }
-            try await Harness.waitUntil("the cluster is in backup mode", timeout: .seconds(20)) {
+            try await Harness.waitUntil("the cluster is in backup mode", timeout: .seconds(60)) {
                 try await server.sql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'quiesce-pg' AND query LIKE '%clock_timestamp%'") == "1"
             }
             coordinator.signal(SIGKILL)
