@@ -129,13 +129,19 @@ struct RestoreSafetyTests {
                     arguments: ["restore", "--address", harness.bus.address, "--state-dir", harness.stateDirectory, "--from", destination, "--yes"],
                     log: harness.bus.directory + "/logs/restore-\(point).log"
                 )
+                // A shell, not this test's task, stops the restore the moment its work directory
+                // appears: the test's tasks share two threads with every other test running.
+                let stopper = [Point.stoppedWhileStaging, .quiescedRecovers].contains(point) ? try ChildProcess(
+                    executable: "/bin/sh",
+                    arguments: ["-c", "while :; do for d in \"$0\"/.quiesce-restore-*; do [ -e \"$d\" ] && exec kill -STOP \"$1\"; done; done", volumes, "\(restore.pid)"],
+                    log: harness.bus.directory + "/logs/stopper-\(point).log"
+                ) : nil
                 let line = point == .afterSwap ? "volume(s) into place" : "staging \(volume) from"
                 let deadline = ContinuousClock.now + .seconds(30)
                 while !restore.output.contains(line) && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(1)) }
                 switch point {
                 case .stoppedWhileStaging, .quiescedRecovers:
-                    while try workDirectories().isEmpty && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(1)) }
-                    restore.signal(SIGSTOP)
+                    #expect(await stopper?.waitForExit(timeout: .seconds(30)) == 0, "the restore was stopped while staging")
                     // Mid-copy: the copy is staged beside the volume; the live database is untouched.
                     #expect(try workDirectories().count == 1)
                     #expect(try await sqlite(harness, database, "SELECT count(*) FROM notes;") == "8")
