@@ -88,7 +88,8 @@ struct RestoreCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("quiescectl: restore failed: \(error)\n".utf8))
             throw ExitCode(1)
         }
-        let involved = outcome.statuses.filter { $0.lastEvent == .postRestore }
+        // The writers that took part: their last event is BackupShutdown, which ends every session.
+        let involved = outcome.statuses.filter { $0.eventMilliseconds[WriterEvent.preRestore.methodName] != nil }
         let status: Int32 = involved.contains(where: \.hasFailed) ? 3 : 0
         let summary = "restore done from \(plan.source)" + (plan.alternateLocation.map { " to \($0)" } ?? "")
         var result = ProgressLine.result(status == 0 ? "succeeded" : "partial", exitStatus: status, message: summary)

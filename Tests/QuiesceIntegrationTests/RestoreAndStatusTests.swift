@@ -40,6 +40,24 @@ struct RestoreAndStatusTests {
         }
     }
 
+    @Test("A writer that fails PostRestore makes the restore partial (exit 3), and the table shows every writer of the restore")
+    func failedPostRestore() async throws {
+        try await Harness.with { harness in
+            try await harness.startCoordinator()
+            let volume = try harness.folder("volume")
+            try await harness.startFlakyWriter("sore", volume: volume, ["--at", "PostRestore", "--code", "non-retryable", "--message", "cannot reopen"])
+            try await harness.startFlakyWriter("fine", volume: volume)
+            let destination = harness.bus.directory + "/backup"
+            #expect(try await harness.quiescectl(["backup", "--volume", volume, "--to", destination]).status == 0)
+            let restore = try await harness.quiescectl(["restore", "--from", destination, "--yes"])
+            #expect(restore.status == 3, "\(restore.stdout)\n\(restore.stderr)")
+            let rows = restore.stdout.split(separator: "\n").filter { $0.hasPrefix("sore ") || $0.hasPrefix("fine ") }
+            #expect(rows.count == 2, "\(restore.stdout)")
+            #expect(rows.first { $0.hasPrefix("sore ") }?.contains("failed-at-post-restore") == true, "\(restore.stdout)")
+            #expect(rows.first { $0.hasPrefix("sore ") }?.contains("cannot reopen") == true, "\(restore.stdout)")
+        }
+    }
+
     @Test("A writer that refuses PreRestore stops the restore before any file is touched")
     func refusedRestore() async throws {
         try await Harness.with { harness in
