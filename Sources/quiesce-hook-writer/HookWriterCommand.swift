@@ -24,11 +24,18 @@ struct HookWriterCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The hook set's configuration file (JSON).", valueName: "path"))
     var config: String
 
+    @Option(help: ArgumentHelp("The writer name the hook set must have (quiesce-hook-writer@NAME.service passes its instance name).", valueName: "name"))
+    var name: String?
+
     func run() async throws {
         let logger = loggingOptions.bootstrap(label: "quiesce-hook-writer")
         let writer: HookWriter
         do {
-            writer = try HookWriter(set: try HookSet.load(config), logger: logger)
+            let set = try HookSet.load(config)
+            if let name, set.name != name {
+                throw HookError("the hook set \(config) is writer \(set.name), not \(name): its \"name\" and the unit's instance name must be the same")
+            }
+            writer = try HookWriter(set: set, logger: logger)
         } catch {
             throw ValidationError("\(error)")
         }

@@ -128,6 +128,11 @@ struct HookWriterTests {
             let refused = try await harness.run(Harness.binDirectory + "/quiesce-hook-writer", ["--address", harness.bus.address, "--config", unsafe.config])
             #expect(refused.status != 0)
             #expect(refused.stderr.contains("refusing \(unsafe.hooks)/10-open.sh: group or others may change it"), "\(refused.stderr)")
+
+            // The templated unit passes its instance name: a set named otherwise is refused at once.
+            let misnamed = try await harness.run(Harness.binDirectory + "/quiesce-hook-writer", ["--address", harness.bus.address, "--config", set.config, "--name", "app"])
+            #expect(misnamed.status != 0)
+            #expect(misnamed.stderr.contains("the hook set \(set.config) is writer slow, not app"), "\(misnamed.stderr)")
         }
     }
 
