@@ -17,6 +17,15 @@ public enum BusNames {
     /// The bus name a writer called `name` owns.
     public static func writerBusName(_ name: String) -> String { writerPrefix + name }
 
+    /// The writer name of a bus name `org.quiesce.Writer.<name>`, or `nil` when `busName` is not
+    /// one or `<name>` is not a valid writer name (`org.quiesce.Writer.a.b` is a bus name, but
+    /// no writer's).
+    public static func writerName(ofBusName busName: String) -> String? {
+        guard busName.hasPrefix(writerPrefix) else { return nil }
+        let name = String(busName.dropFirst(writerPrefix.count))
+        return isValidWriterName(name) ? name : nil
+    }
+
     /// Whether `name` is a valid writer name: 1 to 64 characters of letters, digits and `_`,
     /// not starting with a digit (one element of a D-Bus bus name).
     public static func isValidWriterName(_ name: String) -> Bool {

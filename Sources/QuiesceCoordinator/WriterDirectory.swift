@@ -77,7 +77,7 @@ actor WriterDirectory {
                 await self?.apply(change)
             }
         }
-        for name in try await connection.listNames() where name.hasPrefix(BusNames.writerPrefix) {
+        for name in try await connection.listNames() where BusNames.writerName(ofBusName: name) != nil {
             if owners[name] == nil, let owner = try? await connection.nameOwner(name) {
                 appeared(name, owner: owner)
             }
@@ -92,7 +92,7 @@ actor WriterDirectory {
     }
 
     private func apply(_ change: NameOwnerChange) {
-        guard change.name.hasPrefix(BusNames.writerPrefix) else { return }
+        guard BusNames.writerName(ofBusName: change.name) != nil else { return }
         if let owner = change.newOwner {
             if owners[change.name] != owner { logger.info("writer appeared: \(change.name) (\(owner))") }
             appeared(change.name, owner: owner)
@@ -133,11 +133,11 @@ actor WriterDirectory {
         properties[signal.sender, default: [:]].merge(changed) { _, new in new }
     }
 
-    /// The names (`org.quiesce.Writer.*`) the bus can start on demand and nobody owns now; none
-    /// when the bus cannot say.
+    /// The writer bus names the bus can start on demand and nobody owns now; none when the bus
+    /// cannot say.
     private func activatableNotRunning() async -> [String] {
         let names = (try? await connection.listActivatableNames()) ?? []
-        return names.filter { $0.hasPrefix(BusNames.writerPrefix) && $0.count > BusNames.writerPrefix.count && owners[$0] == nil }.sorted()
+        return names.filter { BusNames.writerName(ofBusName: $0) != nil && owners[$0] == nil }.sorted()
     }
 
     /// Starts every writer the bus can start on demand that is not running, all at once, and

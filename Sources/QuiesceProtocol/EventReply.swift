@@ -64,4 +64,3 @@ public struct EventReply: Sendable, Hashable {
         self.properties = wire.properties ?? [:]
     }
 }
-

@@ -80,7 +80,9 @@ struct DiscoveryTests {
         // The bus's address is known only once it runs: the writer reads it from the bus's own
         // DBUS_STARTER_ADDRESS, as an activated program does (sh turns it into --address).
         let exec = "/bin/sh -c 'exec \"$0\" --address \"$DBUS_STARTER_ADDRESS\" --name ondemand --data \"$1\"' \(Harness.binDirectory)/flaky-writer \(data)"
-        try await Harness.with(services: [BusNames.writerBusName("ondemand"): exec]) { harness in
+        // A bus name below the writer prefix that is no writer's name is neither listed nor started.
+        let services = [BusNames.writerBusName("ondemand"): exec, "org.quiesce.Writer.not.a_writer": "/bin/false"]
+        try await Harness.with(services: services) { harness in
             try await harness.startCoordinator()
             let before = try JSONCoding.decode([WriterSummary].self, from: try await harness.quiescectl(["writers", "--json"]).stdout)
             #expect(before.map(\.name) == ["ondemand"])
@@ -98,7 +100,9 @@ struct DiscoveryTests {
             let copied = destination + "/" + (document.snapshotSet?.volumes.first?.dataPath ?? "?") + "/ondemand/file.txt"
             #expect((try? String(contentsOfFile: copied, encoding: .utf8)) == "data of ondemand\n")
 
+            #expect(!backup.stderr.contains("not.a_writer"), "\(backup.stderr)")
             let after = try JSONCoding.decode([WriterSummary].self, from: try await harness.quiescectl(["writers", "--json"]).stdout)
+            #expect(after.map(\.name) == ["ondemand"])
             #expect(after.first?.state == "stable")
             // The activated writer is the bus's child, not the harness's: stop it here.
             let pid = try await harness.connection.unixProcessID(of: BusNames.writerBusName("ondemand"))

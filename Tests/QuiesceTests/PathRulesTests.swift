@@ -30,5 +30,9 @@ struct PathRulesTests {
         #expect(!BusNames.isValidWriterName(""))
         #expect(!BusNames.isValidWriterName(String(repeating: "a", count: 65)))
         #expect(BusNames.writerBusName("notes") == "org.quiesce.Writer.notes")
+        #expect(BusNames.writerName(ofBusName: "org.quiesce.Writer.notes") == "notes")
+        #expect(BusNames.writerName(ofBusName: "org.quiesce.Writer.a.b") == nil)
+        #expect(BusNames.writerName(ofBusName: "org.quiesce.Writer.") == nil)
+        #expect(BusNames.writerName(ofBusName: "org.quiesce.Coordinator") == nil)
     }
 }
