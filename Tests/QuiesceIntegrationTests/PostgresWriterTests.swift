@@ -108,7 +108,12 @@ struct PostgresWriterTests {
 
             try await server.stop()
             let retrying = Task { try await harness.quiescectl(["backup", "--volume", volume, "--to", harness.bus.directory + "/b3", "--require", "pg", "--provider", "copy", "--retry", "--retry-delay", "1"]) }
-            try await Task.sleep(for: .milliseconds(700))
+            // The server comes back only once the writer has refused a first try (a fixed pause
+            // was too short for quiescectl to start on a loaded machine).
+            let writer = try #require(harness.process("pg"))
+            _ = try await Harness.waitUntil("the writer finds the server down", timeout: .seconds(60)) {
+                writer.output.contains("the PostgreSQL server is not reachable")
+            }
             try server.configure(["archive_mode = on", "archive_command = '/bin/true'"])
             try await server.start()
             let retried = try await retrying.value
