@@ -161,6 +161,14 @@ static void append_properties(DBusMessageIter *dict, int all) {
     append_variant_uint(dict, "Sessions", DBUS_TYPE_UINT32, &count);
 }
 
+/* Announcing them: once no property changed for settle_ms (at most 2 s after the first change),
+ * so that the signal is not a third message beside every call and reply (docs/protocol.md,
+ * "Properties"); each event's reply carries the values at once. */
+static struct {
+    int64_t settle_ms, due_ms, latest_ms;
+    int pending;
+} announcement = {.settle_ms = 500};
+
 static void emit_properties_changed(void) {
     DBusMessage *signal = dbus_message_new_signal(WRITER_PATH, PROPERTIES_INTERFACE, "PropertiesChanged");
     DBusMessageIter args, dict, invalidated;
@@ -176,11 +184,27 @@ static void emit_properties_changed(void) {
     dbus_message_unref(signal);
 }
 
+/* A property changed: announce it now (settle time 0) or once the values settle. */
+static void properties_changed(void) {
+    int64_t now = now_ms();
+    if (announcement.settle_ms == 0) { emit_properties_changed(); return; }
+    if (!announcement.pending) announcement.latest_ms = now + 2000;
+    announcement.pending = 1;
+    announcement.due_ms = now + announcement.settle_ms < announcement.latest_ms ? now + announcement.settle_ms : announcement.latest_ms;
+}
+
+/* Emits the announcement when it is due (or `now` < 0: at once, if one is pending). */
+static void announce_if_due(int64_t now) {
+    if (!announcement.pending || (now >= 0 && now < announcement.due_ms)) return;
+    announcement.pending = 0;
+    emit_properties_changed();
+}
+
 static void record(const char *new_state, const char *failure, const char *message) {
     snprintf(state, sizeof state, "%s", new_state);
     snprintf(last_error, sizeof last_error, "%s", *failure ? failure : "no-error");
     snprintf(last_message, sizeof last_message, "%s", message);
-    emit_properties_changed();
+    properties_changed();
 }
 
 /* ---- Sessions ---- */
@@ -235,7 +259,7 @@ static void end_sessions_of_vanished_coordinator(void) {
         fflush(stdout);
         s->used = 0;
     }
-    emit_properties_changed();
+    properties_changed();
 }
 
 /* ---- The sender rule ---- */
@@ -396,6 +420,10 @@ static DBusMessage *handle_event(DBusMessage *message, const char *event) {
         if (strcmp(event, "BackupShutdown") == 0) s->used = 0;
     }
 
+    /* Abort and BackupShutdown leave a failed state as it was (only Sessions changes). */
+    int keeps_failure = !*failure && !state_on_success(event) && strncmp(state, "failed-at-", 10) == 0;
+    if (keeps_failure) properties_changed(); else record(result_state, failure, text);
+
     /* The result (dbus/schemas/event-result.schema.json). */
     DBusMessage *reply = dbus_message_new_method_return(message);
     DBusMessageIter out, dict;
@@ -442,11 +470,21 @@ static DBusMessage *handle_event(DBusMessage *message, const char *event) {
         dbus_message_iter_close_container(&entry, &variant);
         dbus_message_iter_close_container(&dict, &entry);
     }
+    {
+        /* "properties": the values after this event, for listeners that should not wait for
+         * the PropertiesChanged announced once they settle. */
+        DBusMessageIter entry, variant, values;
+        const char *key = "properties";
+        dbus_message_iter_open_container(&dict, DBUS_TYPE_DICT_ENTRY, NULL, &entry);
+        dbus_message_iter_append_basic(&entry, DBUS_TYPE_STRING, &key);
+        dbus_message_iter_open_container(&entry, DBUS_TYPE_VARIANT, "a{sv}", &variant);
+        dbus_message_iter_open_container(&variant, DBUS_TYPE_ARRAY, "{sv}", &values);
+        append_properties(&values, 0);
+        dbus_message_iter_close_container(&variant, &values);
+        dbus_message_iter_close_container(&entry, &variant);
+        dbus_message_iter_close_container(&dict, &entry);
+    }
     dbus_message_iter_close_container(&out, &dict);
-
-    /* Abort and BackupShutdown leave a failed state as it was (only Sessions changes). */
-    int keeps_failure = !*failure && !state_on_success(event) && strncmp(state, "failed-at-", 10) == 0;
-    if (keeps_failure) emit_properties_changed(); else record(result_state, failure, text);
     return reply;
 }
 
@@ -613,6 +651,11 @@ int main(int argc, char **argv) {
         }
     }
     if (!address || !config.name || !config.data || config.freeze_timeout_ms == 0) usage();
+    const char *settle = getenv("QUIESCE_PROPERTY_SETTLE_MS"); /* as the Swift SDK: 0 announces after every event */
+    if (settle && *settle >= '0' && *settle <= '9') {
+        unsigned long milliseconds = strtoul(settle, NULL, 10);
+        announcement.settle_ms = milliseconds > 2000 ? 2000 : (int64_t)milliseconds;
+    }
     FILE *random = fopen("/proc/sys/kernel/random/uuid", "r");
     if (!random || !fgets(config.instance_id, sizeof config.instance_id, random)) { perror("instance id"); return 1; }
     fclose(random);
@@ -653,11 +696,14 @@ int main(int argc, char **argv) {
             if (now >= s->lease_deadline_ms) self_abort(s, "timeout", "the freeze lease ran out before Thaw");
             else if (s->lease_deadline_ms - now < wait) wait = s->lease_deadline_ms - now;
         }
+        announce_if_due(now);
+        if (announcement.pending && announcement.due_ms - now < wait) wait = announcement.due_ms - now;
         if (!dbus_connection_read_write_dispatch(bus, (int)wait)) break; /* the bus went away */
     }
     /* Shutting down (or the bus is gone): nothing stays frozen. */
     for (int i = 0; i < MAX_SESSIONS; i++)
         if (sessions[i].used && sessions[i].frozen) self_abort(&sessions[i], NULL, "the writer is shutting down");
+    announce_if_due(-1);
     dbus_connection_flush(bus);
     dbus_connection_close(bus);
     dbus_connection_unref(bus);

@@ -128,12 +128,13 @@ final class BenchEnvironment: @unchecked Sendable {
                 writers.append(try Self.spawn(
                     Self.binDirectory + "/flaky-writer",
                     ["--address", address, "--name", name, "--data", data, "--log-level", "warning"] + slowFreeze,
-                    environment: kind == .swiftEager ? ["QUIESCE_PROPERTY_SETTLE_MS": "0"] : [:]
+                    environment: kind.propertySettleEnvironment
                 ))
-            case .c:
+            case .c, .cEager:
                 // No journal workload: like flaky-writer, it only answers events.
                 writers.append(try Self.spawn(
-                    Self.binDirectory + "/quiesce-c-writer", ["--address", address, "--name", name, "--data", data, "--journal-interval-ms", "0"]
+                    Self.binDirectory + "/quiesce-c-writer", ["--address", address, "--name", name, "--data", data, "--journal-interval-ms", "0"],
+                    environment: kind.propertySettleEnvironment
                 ))
             case .hook:
                 // One hook that sleeps through freeze: what an fsfreeze-hook.d script does.
@@ -178,7 +179,6 @@ final class BenchEnvironment: @unchecked Sendable {
     }
 }
 
-/// Something in the benchmark went wrong.
 /// Which writer the benchmark starts: the Swift SDK's flaky-writer, the C writer on
 /// libdbus-1, or quiesce-hook-writer with one shell hook.
 enum WriterKind: String, Codable, Sendable, CaseIterable, ExpressibleByArgument {
@@ -186,8 +186,16 @@ enum WriterKind: String, Codable, Sendable, CaseIterable, ExpressibleByArgument 
     /// The SDK's writer announcing its properties after every event (`QUIESCE_PROPERTY_SETTLE_MS=0`),
     /// as it did before it let them settle: the benchmark's switch for that change.
     case swiftEager = "swift-settle-0"
+    /// The C writer announcing its properties after every event: its switch for the same change.
+    case cEager = "c-settle-0"
+
+    /// The environment that makes a writer of this kind announce after every event, if it is one of the eager kinds.
+    var propertySettleEnvironment: [String: String] {
+        self == .swiftEager || self == .cEager ? ["QUIESCE_PROPERTY_SETTLE_MS": "0"] : [:]
+    }
 }
 
+/// Something in the benchmark went wrong.
 struct BenchFailure: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }

@@ -28,7 +28,7 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Measured sessions per number of writers.")
     var sessions = 20
 
-    @Option(help: "Writers whose fan-out is measured, comma-separated: swift (the SDK), swift-settle-0 (the SDK announcing its properties after every event), c (libdbus-1).")
+    @Option(help: "Writers whose fan-out is measured, comma-separated: swift (the SDK), swift-settle-0 (the SDK announcing its properties after every event), c (libdbus-1), c-settle-0 (the C writer announcing after every event).")
     var kinds = "swift,c"
 
     @Option(help: "Writers for the freeze-window measurement (0 to skip).")
@@ -58,7 +58,7 @@ struct Run: AsyncParsableCommand {
     private var writerKinds: [WriterKind] { kinds.split(separator: ",").compactMap { WriterKind(rawValue: $0.trimmingCharacters(in: .whitespaces)) } }
 
     func validate() throws {
-        guard !writerKinds.isEmpty, writerKinds.allSatisfy({ $0 != .hook }) else { throw ValidationError("--kinds must list swift, swift-settle-0 and/or c") }
+        guard !writerKinds.isEmpty, writerKinds.allSatisfy({ $0 != .hook }) else { throw ValidationError("--kinds must list swift, swift-settle-0, c and/or c-settle-0") }
         guard !counts.isEmpty, counts.allSatisfy({ (1...1000).contains($0) }) else { throw ValidationError("--writers must list numbers from 1 to 1000") }
         guard sessions >= 1 else { throw ValidationError("--sessions must be at least 1") }
     }
