@@ -40,36 +40,36 @@ extension BusValue {
         return optionals.withUnsafeBufferPointer { g_variant_new_array(type, $0.baseAddress, gsize($0.count)) }
     }
 
-    /// Reads a GVariant (not consuming it).
+    /// Reads a GVariant (not consuming it). Only containers look at their type string; basic
+    /// values are read by their class, without building one.
     init(gvariant: OpaquePointer) {
-        let typeString = String(cString: g_variant_get_type_string(gvariant))
-        switch typeString.first {
-        case "b": self = .bool(g_variant_get_boolean(gvariant) != 0)
-        case "y": self = .byte(g_variant_get_byte(gvariant))
-        case "n": self = .int16(g_variant_get_int16(gvariant))
-        case "q": self = .uint16(g_variant_get_uint16(gvariant))
-        case "i": self = .int32(g_variant_get_int32(gvariant))
-        case "h": self = .int32(g_variant_get_handle(gvariant))
-        case "u": self = .uint32(g_variant_get_uint32(gvariant))
-        case "x": self = .int64(Int64(g_variant_get_int64(gvariant)))
-        case "t": self = .uint64(UInt64(g_variant_get_uint64(gvariant)))
-        case "d": self = .double(g_variant_get_double(gvariant))
-        case "s": self = .string(String(cString: g_variant_get_string(gvariant, nil)))
-        case "o": self = .objectPath(String(cString: g_variant_get_string(gvariant, nil)))
-        case "g": self = .signature(String(cString: g_variant_get_string(gvariant, nil)))
-        case "v":
+        switch g_variant_classify(gvariant) {
+        case G_VARIANT_CLASS_BOOLEAN: self = .bool(g_variant_get_boolean(gvariant) != 0)
+        case G_VARIANT_CLASS_BYTE: self = .byte(g_variant_get_byte(gvariant))
+        case G_VARIANT_CLASS_INT16: self = .int16(g_variant_get_int16(gvariant))
+        case G_VARIANT_CLASS_UINT16: self = .uint16(g_variant_get_uint16(gvariant))
+        case G_VARIANT_CLASS_INT32: self = .int32(g_variant_get_int32(gvariant))
+        case G_VARIANT_CLASS_HANDLE: self = .int32(g_variant_get_handle(gvariant))
+        case G_VARIANT_CLASS_UINT32: self = .uint32(g_variant_get_uint32(gvariant))
+        case G_VARIANT_CLASS_INT64: self = .int64(Int64(g_variant_get_int64(gvariant)))
+        case G_VARIANT_CLASS_UINT64: self = .uint64(UInt64(g_variant_get_uint64(gvariant)))
+        case G_VARIANT_CLASS_DOUBLE: self = .double(g_variant_get_double(gvariant))
+        case G_VARIANT_CLASS_STRING: self = .string(String(cString: g_variant_get_string(gvariant, nil)))
+        case G_VARIANT_CLASS_OBJECT_PATH: self = .objectPath(String(cString: g_variant_get_string(gvariant, nil)))
+        case G_VARIANT_CLASS_SIGNATURE: self = .signature(String(cString: g_variant_get_string(gvariant, nil)))
+        case G_VARIANT_CLASS_VARIANT:
             let inner = g_variant_get_variant(gvariant)!
             defer { g_variant_unref(inner) }
             self = .variant(BusValue(gvariant: inner))
-        case "a" where typeString.hasPrefix("a{"):
-            let keyType = String(typeString.dropFirst(2).prefix(1))
-            let valueType = String(typeString.dropFirst(3).dropLast())
-            let entries = Self.children(of: gvariant).map { entry in
-                DictionaryEntry(key: entry.elements![0], value: entry.elements![1])
+        case G_VARIANT_CLASS_ARRAY:
+            let elementType = String(cString: g_variant_get_type_string(gvariant)).dropFirst()
+            if elementType.hasPrefix("{") {
+                self = .dictionary(
+                    keyType: String(elementType.dropFirst().prefix(1)), valueType: String(elementType.dropFirst(2).dropLast()), Self.entries(of: gvariant)
+                )
+            } else {
+                self = .array(elementType: String(elementType), Self.children(of: gvariant))
             }
-            self = .dictionary(keyType: keyType, valueType: valueType, entries)
-        case "a":
-            self = .array(elementType: String(typeString.dropFirst()), Self.children(of: gvariant))
         default:
             // A structure "(...)" or a dictionary entry "{..}".
             self = .structure(Self.children(of: gvariant))
@@ -85,12 +85,28 @@ extension BusValue {
             return BusValue(gvariant: child)
         }
     }
+
+    /// The entries of a dictionary GVariant (`a{..}`).
+    private static func entries(of gvariant: OpaquePointer) -> [DictionaryEntry] {
+        let count = g_variant_n_children(gvariant)
+        return (0..<count).map { index in
+            let entry = g_variant_get_child_value(gvariant, index)!
+            let key = g_variant_get_child_value(entry, 0)!
+            let value = g_variant_get_child_value(entry, 1)!
+            defer {
+                g_variant_unref(value)
+                g_variant_unref(key)
+                g_variant_unref(entry)
+            }
+            return DictionaryEntry(key: BusValue(gvariant: key), value: BusValue(gvariant: value))
+        }
+    }
 }
 
 extension String {
     /// D-Bus strings are UTF-8 without NUL; Swift strings are valid UTF-8 already, so only NUL
     /// needs replacing.
     fileprivate var validUTF8WithoutNUL: String {
-        contains("\0") ? String(map { $0 == "\0" ? "\u{FFFD}" : $0 }) : self
+        utf8.contains(0) ? String(map { $0 == "\0" ? "\u{FFFD}" : $0 }) : self
     }
 }

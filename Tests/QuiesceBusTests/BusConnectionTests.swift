@@ -61,6 +61,16 @@ struct BusConnectionTests {
         #expect(reply.first?.signature == "v")
     }
 
+    @Test("A string with NUL, which D-Bus cannot carry, arrives whole with U+FFFD in its place")
+    func stringWithNUL() async throws {
+        let bus = try await PrivateBus.start()
+        let server = try await BusConnection.connect(to: .address(bus.address))
+        let client = try await BusConnection.connect(to: .address(bus.address))
+        _ = try await exportTestObject(on: server)
+        let reply = try await callTest(client, server, "Echo", [.variant(.string("a\0b ✓"))])
+        #expect(reply == [.variant(.string("a\u{FFFD}b ✓"))])
+    }
+
     @Test("A handler's named error reaches the caller; callers are known by unique name and uid")
     func errorsAndCallers() async throws {
         let bus = try await PrivateBus.start()
