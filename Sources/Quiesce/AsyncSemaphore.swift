@@ -1,16 +1,22 @@
+import Synchronization
+
 /// A counting semaphore for tasks: at most `permits` operations hold a permit at once; the
 /// others wait in the order they came (first in, first out). With one permit it runs
 /// operations one at a time in order (a session's steps, a writer's events); with more it
 /// bounds work in flight (calls to writers); ``tryAcquire()`` takes a permit only if one is
-/// free (one snapshot set at a time). An operation runs in its caller's task: a free permit
-/// costs one actor hop.
-public actor AsyncSemaphore {
-    private var available: Int
-    private var waiting: [CheckedContinuation<Void, Never>] = []
+/// free (one snapshot set at a time). An operation runs in its caller's task, and a free
+/// permit is taken under a lock: no hop to another executor, no suspension.
+public final class AsyncSemaphore: Sendable {
+    private struct State {
+        var available: Int
+        var waiting: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let state: Mutex<State>
 
     /// A semaphore with `permits` permits (at least one).
     public init(permits: Int) {
-        available = max(1, permits)
+        state = Mutex(State(available: max(1, permits)))
     }
 
     /// Runs `operation` once it holds a permit, and gives the permit back after.
@@ -22,28 +28,45 @@ public actor AsyncSemaphore {
 
     /// Runs a throwing `operation` once it holds a permit, and gives the permit back after.
     public func withPermit<T: Sendable>(_ operation: @Sendable () async throws -> T) async throws -> T {
-        try await withPermit { () async -> Result<T, any Error> in
-            do { return .success(try await operation()) } catch { return .failure(error) }
-        }.get()
+        await acquire()
+        defer { release() }
+        return try await operation()
     }
 
     /// Takes a permit if one is free, without waiting; pair it with ``release()``.
     public func tryAcquire() -> Bool {
-        guard available > 0 else { return false }
-        available -= 1
-        return true
+        state.withLock { state in
+            guard state.available > 0 else { return false }
+            state.available -= 1
+            return true
+        }
     }
 
     /// Gives a permit back: to the longest waiter, if any.
     public func release() {
-        if waiting.isEmpty { available += 1 } else { waiting.removeFirst().resume() }
+        let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            if state.waiting.isEmpty {
+                state.available += 1
+                return nil
+            }
+            return state.waiting.removeFirst()
+        }
+        next?.resume()
     }
 
     private func acquire() async {
-        if available > 0 {
-            available -= 1
-        } else {
-            await withCheckedContinuation { waiting.append($0) }
+        if tryAcquire() { return }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            // A permit may have come back since tryAcquire: look again under the lock.
+            let free = state.withLock { state -> Bool in
+                if state.available > 0 {
+                    state.available -= 1
+                    return true
+                }
+                state.waiting.append(continuation)
+                return false
+            }
+            if free { continuation.resume() }
         }
     }
 }

@@ -234,16 +234,16 @@ actor BackupSession {
         } catch {
             throw QuiesceError(.invalidArgument, error.description)
         }
-        guard await snapshotLock.tryAcquire() else {
+        guard snapshotLock.tryAcquire() else {
             throw QuiesceError(.busy, "another snapshot set is being created; wait and try again")
         }
         // Released before the reply goes out, so the next DoSnapshotSet never sees a stale Busy.
         do {
             let result = try await createSnapshotSet(assignments)
-            await snapshotLock.release()
+            snapshotLock.release()
             return result
         } catch {
-            await snapshotLock.release()
+            snapshotLock.release()
             throw error
         }
     }
