@@ -74,7 +74,8 @@ let package = Package(
         .target(name: "QuiesceProtocol", dependencies: ["Quiesce", "QuiesceBus"], plugins: ["InterfaceGenerator"]),
         .target(name: "CLinuxFiles"),
         .target(name: "QuiesceFiles", dependencies: ["CLinuxFiles", "Quiesce"]),
-        .target(name: "QuiesceWriter", dependencies: ["Quiesce", "QuiesceBus", "QuiesceProtocol", logging, serviceLifecycle]),
+        .target(name: "QuiesceServiceBus", dependencies: ["CDBus", "Quiesce", "QuiesceBus"]),
+        .target(name: "QuiesceWriter", dependencies: ["Quiesce", "QuiesceBus", "QuiesceServiceBus", "QuiesceProtocol", logging, serviceLifecycle]),
         .target(name: "QuiesceRequester", dependencies: ["Quiesce", "QuiesceBus", "QuiesceProtocol", "QuiesceFiles", subprocess, system]),
         .target(name: "QuiesceCoordinator", dependencies: ["Quiesce", "QuiesceBus", "QuiesceProtocol", "QuiesceFiles", "QuiesceBtrfs", logging, serviceLifecycle, subprocess, system]),
         .target(name: "QuiesceTesting", dependencies: ["Quiesce", "QuiesceProtocol", "QuiesceWriter"]),
@@ -127,7 +128,7 @@ let package = Package(
         .testTarget(name: "QuiesceWriterTests", dependencies: ["Quiesce", "QuiesceWriter", "QuiesceTesting"]),
         .testTarget(name: "QuiesceFilesTests", dependencies: ["QuiesceFiles", "Quiesce"]),
         .target(name: "QuiesceTestSupport", dependencies: ["Quiesce", "QuiesceBus", "QuiesceProtocol"], path: "Tests/QuiesceTestSupport"),
-        .testTarget(name: "QuiesceBusTests", dependencies: ["QuiesceBus", "QuiesceTestSupport"]),
+        .testTarget(name: "QuiesceBusTests", dependencies: ["QuiesceBus", "QuiesceServiceBus", "QuiesceTestSupport"]),
         .testTarget(
             name: "QuiesceIntegrationTests",
             dependencies: ["Quiesce", "QuiesceBus", "QuiesceProtocol", "QuiesceRequester", "QuiesceTestSupport"]

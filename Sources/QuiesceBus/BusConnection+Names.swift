@@ -6,6 +6,13 @@ public struct NameOwnerChange: Sendable, Hashable {
     public var oldOwner: String?
     /// The new owner's unique name, `nil` if the name is now free.
     public var newOwner: String?
+
+    /// A change of `name` from `oldOwner` to `newOwner`.
+    public init(name: String, oldOwner: String?, newOwner: String?) {
+        self.name = name
+        self.oldOwner = oldOwner
+        self.newOwner = newOwner
+    }
 }
 
 /// Why ``BusConnection/requestName(_:replaceExisting:allowReplacement:)`` failed.

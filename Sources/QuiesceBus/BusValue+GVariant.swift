@@ -102,11 +102,3 @@ extension BusValue {
         }
     }
 }
-
-extension String {
-    /// D-Bus strings are UTF-8 without NUL; Swift strings are valid UTF-8 already, so only NUL
-    /// needs replacing.
-    fileprivate var validUTF8WithoutNUL: String {
-        utf8.contains(0) ? String(map { $0 == "\0" ? "\u{FFFD}" : $0 }) : self
-    }
-}

@@ -140,3 +140,11 @@ extension BusValue {
         return result
     }
 }
+
+extension String {
+    /// D-Bus strings are UTF-8 without NUL; Swift strings are valid UTF-8 already, so only NUL
+    /// needs replacing (with U+FFFD).
+    package var validUTF8WithoutNUL: String {
+        utf8.contains(0) ? String(map { $0 == "\0" ? "\u{FFFD}" : $0 }) : self
+    }
+}

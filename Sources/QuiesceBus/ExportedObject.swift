@@ -11,8 +11,17 @@ public struct BusMethodCall: Sendable {
     public var interface: String
     /// The method called.
     public var method: String
-    /// The arguments, already checked by GDBus against the interface's signature.
+    /// The arguments, already checked against the interface's signature.
     public var arguments: [BusValue]
+
+    /// A call of `interface.method` at `path` from `sender`.
+    public init(sender: String, path: String, interface: String, method: String, arguments: [BusValue]) {
+        self.sender = sender
+        self.path = path
+        self.interface = interface
+        self.method = method
+        self.arguments = arguments
+    }
 }
 
 /// Handles method calls on an exported object: returns the reply's arguments, or throws a

@@ -6,6 +6,8 @@ public final class InterfaceDescription: @unchecked Sendable {
     public let name: String
     /// Each method's input signature (its in-arguments' types, concatenated).
     public let inputSignatures: [String: String]
+    /// The interface's `<interface>` element, as an `Introspect` reply carries it.
+    public let introspectionXML: String
 
     private let node: UnsafeMutablePointer<GDBusNodeInfo>
     let info: UnsafeMutablePointer<GDBusInterfaceInfo>
@@ -30,6 +32,10 @@ public final class InterfaceDescription: @unchecked Sendable {
             index += 1
         }
         self.inputSignatures = signatures
+        let text = g_string_new(nil)!
+        g_dbus_interface_info_generate_xml(info, 2, text)
+        self.introspectionXML = String(cString: text.pointee.str)
+        g_string_free(text, 1)
     }
 
     private static func names<T>(

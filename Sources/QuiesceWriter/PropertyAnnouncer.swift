@@ -1,4 +1,5 @@
 import QuiesceBus
+import QuiesceServiceBus
 import Synchronization
 
 /// Sets a writer's properties and tells listeners about them without putting a signal beside
@@ -14,7 +15,7 @@ final class PropertyAnnouncer: Sendable {
     let limit: Duration
 
     private struct Pending {
-        var object: ExportedObject?
+        var object: ServedObject?
         var names: Set<String> = []
         var firstChange: ContinuousClock.Instant?
         var lastChange: ContinuousClock.Instant?
@@ -29,7 +30,7 @@ final class PropertyAnnouncer: Sendable {
     }
 
     /// The object whose properties change.
-    func attach(_ object: ExportedObject) {
+    func attach(_ object: ServedObject) {
         pending.withLock { $0.object = object }
     }
 
@@ -53,7 +54,7 @@ final class PropertyAnnouncer: Sendable {
     /// Waits until the changes settle (or the limit passes), then announces them.
     private func flushWhenSettled() async {
         while true {
-            let step = pending.withLock { state -> (wait: Duration, announce: (ExportedObject, Set<String>)?) in
+            let step = pending.withLock { state -> (wait: Duration, announce: (ServedObject, Set<String>)?) in
                 let now = ContinuousClock.now
                 let deadline = min((state.lastChange ?? now) + settle, (state.firstChange ?? now) + limit)
                 if deadline > now { return (deadline - now, nil) }

@@ -2,6 +2,7 @@ import Logging
 import Quiesce
 import QuiesceBus
 import QuiesceProtocol
+import QuiesceServiceBus
 
 /// Connects an ``EventProcessor`` to the bus: one event at a time, the writer's properties,
 /// and the safety net that thaws the writer when nobody else will (the freeze lease runs out,
@@ -9,7 +10,7 @@ import QuiesceProtocol
 actor WriterEngine: Writer1Methods {
     let writer: Writer
     private let processor: EventProcessor
-    private let connection: BusConnection
+    private let connection: ServingConnection
     private let logger: Logger
     private let queue = AsyncSemaphore(permits: 1)
     private var leases: [String: Task<Void, Never>] = [:]
@@ -22,7 +23,7 @@ actor WriterEngine: Writer1Methods {
     /// Property changes: set at once, announced with one PropertiesChanged once they settle.
     private let properties: PropertyAnnouncer
 
-    init(writer: Writer, connection: BusConnection, logger: Logger, properties: PropertyAnnouncer) {
+    init(writer: Writer, connection: ServingConnection, logger: Logger, properties: PropertyAnnouncer) {
         self.writer = writer
         self.processor = EventProcessor(writer: writer)
         self.connection = connection
@@ -49,14 +50,14 @@ actor WriterEngine: Writer1Methods {
         ]
     }
 
-    func attach(_ object: ExportedObject) {
+    func attach(_ object: ServedObject) {
         properties.attach(object)
     }
 
     /// Starts following who owns `org.quiesce.Coordinator`: only that connection may send events,
     /// and when it leaves the bus, every session it froze is aborted.
     func followCoordinator() async throws {
-        let changes = try await connection.nameOwnerChanges(of: .name(BusNames.coordinator))
+        let changes = try await connection.nameOwnerChanges(of: BusNames.coordinator)
         coordinatorOwner = try await connection.nameOwner(BusNames.coordinator)
         coordinatorWatch = Task { [weak self] in
             for await change in changes where change.name == BusNames.coordinator {

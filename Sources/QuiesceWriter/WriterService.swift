@@ -7,6 +7,7 @@ import Logging
 import Quiesce
 import QuiesceProtocol
 import QuiesceBus
+import QuiesceServiceBus
 import ServiceLifecycle
 
 /// Runs a ``Writer`` on the bus as `org.quiesce.Writer.<name>` at `/org/quiesce/Writer`.
@@ -33,12 +34,12 @@ public struct WriterService: Service {
     /// Serves the writer until the task is cancelled, a graceful shutdown is requested, or the
     /// bus connection is lost.
     public func run() async throws {
-        let connection = try await BusConnection.connect(to: bus)
+        let connection = try await ServingConnection.connect(to: bus)
         let engine = WriterEngine(
             writer: writer, connection: connection, logger: logger, properties: PropertyAnnouncer(settle: Self.propertySettle, limit: .seconds(2))
         )
         let interface = try InterfaceDescription(xml: Writer1.xml, name: Writer1.name)
-        let object = try await connection.export(
+        let object = connection.export(
             path: BusNames.writerPath, interface: interface, properties: engine.initialProperties
         ) { call in
             try await Writer1.dispatch(call, to: engine)

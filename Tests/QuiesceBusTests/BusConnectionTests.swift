@@ -4,33 +4,8 @@ import QuiesceTestSupport
 import Synchronization
 import Testing
 
-/// A small interface exported by the tests.
-private let testXML = """
-    <node>
-      <interface name="org.quiesce.Test1">
-        <method name="Echo"><arg name="value" type="v" direction="in"/><arg name="value" type="v" direction="out"/></method>
-        <method name="Fail"/>
-        <method name="Sleep"><arg name="milliseconds" type="u" direction="in"/></method>
-        <method name="WhoAmI"><arg name="sender" type="s" direction="out"/></method>
-        <signal name="Ping"><arg name="count" type="u"/></signal>
-        <property name="Count" type="u" access="read"/>
-      </interface>
-    </node>
-    """
-
 private func exportTestObject(on connection: BusConnection) async throws -> ExportedObject {
-    let interface = try InterfaceDescription(xml: testXML, name: "org.quiesce.Test1")
-    return try await connection.export(path: "/test", interface: interface, properties: ["Count": .uint32(0)]) { call in
-        switch call.method {
-        case "Echo": return call.arguments
-        case "Fail": throw BusError(name: "org.quiesce.Error.BadState", message: "not now")
-        case "Sleep":
-            try await Task.sleep(for: .milliseconds(Int64(call.arguments[0].uint64Value ?? 0)))
-            return []
-        case "WhoAmI": return [.string(call.sender)]
-        default: throw BusError(name: BusError.failed, message: "unexpected")
-        }
-    }
+    try await connection.export(path: "/test", interface: try TestInterface.description(), properties: ["Count": .uint32(0)], handler: TestInterface.handler)
 }
 
 private func callTest(_ connection: BusConnection, _ server: BusConnection, _ method: String, _ arguments: [BusValue] = [], timeout: Duration = .seconds(5)) async throws -> [BusValue] {
