@@ -24,7 +24,7 @@ Version: $version
 Architecture: $architecture
 Maintainer: Quiesce developers <quiesce@invalid>
 Installed-Size: $size
-Depends: dbus, systemd, libglib2.0-0, libbtrfsutil1, libpq5, libmariadb3, util-linux
+Depends: dbus, systemd, libglib2.0-0, libdbus-1-3, libbtrfsutil1, libpq5, libmariadb3, util-linux
 Section: admin
 Priority: optional
 Homepage: https://quiesce.invalid
