@@ -25,6 +25,8 @@ final class ConnectionLoop: @unchecked Sendable {
     }
 
     private let state = Mutex(State())
+    /// The loop's thread (`pthread_t`), 0 until it starts: wakes from it are not needed.
+    private let thread = Atomic<UInt>(0)
 
     /// Takes over `connection` (one reference); ``start()`` starts the thread.
     init(connection: OpaquePointer) {
@@ -65,6 +67,7 @@ final class ConnectionLoop: @unchecked Sendable {
         let retained = Unmanaged.passRetained(Box(loop: self, onEnd: onEnd)).toOpaque()
         pthread_create(&thread, nil, { data in
             let box = Unmanaged<Box>.fromOpaque(data!).takeRetainedValue()
+            box.loop.thread.store(UInt(pthread_self()), ordering: .releasing)
             box.loop.run()
             box.onEnd()
             box.loop.finish()
@@ -97,7 +100,10 @@ final class ConnectionLoop: @unchecked Sendable {
         if queued { wake() } else { body() }
     }
 
+    /// Makes the loop's `poll` return, unless this is the loop itself (which looks at its
+    /// watches, work and messages again before it polls).
     private func wake() {
+        if thread.load(ordering: .acquiring) == UInt(pthread_self()) { return }
         var byte: UInt8 = 1
         _ = write(wakePipe.write, &byte, 1)  // a full pipe wakes the loop as well
     }
@@ -122,21 +128,26 @@ final class ConnectionLoop: @unchecked Sendable {
 
     private func run() {
         while true {
-            let (work, watches, wait) = state.withLock { state in
-                defer { state.work = [] }
-                let now = ContinuousClock.now
-                let soonest = state.timeouts.values.min()
-                let wait = soonest.map { Int32(clamping: ($0 - now).wholeMilliseconds + 1) } ?? -1
-                return (state.work, state.watches.filter { dbus_watch_get_enabled($0.raw) != 0 }, wait)
+            for body in state.withLock({ state in defer { state.work = [] }; return state.work }) { body() }
+            // Messages read, timed out or queued by the work (a close queues Disconnected) go
+            // out before the loop sleeps again.
+            while dbus_connection_get_dispatch_status(connection) == DBUS_DISPATCH_DATA_REMAINS {
+                dbus_connection_dispatch(connection)
             }
-            for body in work { body() }
+            if dbus_connection_get_is_connected(connection) == 0 { break }
+            // Looked at after the work ran: it may have enabled a watch or handed over more work.
+            let (watches, wait) = state.withLock { state in
+                let soonest = state.timeouts.values.min()
+                let wait = state.work.isEmpty ? soonest.map { Int32(clamping: ($0 - .now).wholeMilliseconds + 1) } ?? -1 : 0
+                return (state.watches.filter { dbus_watch_get_enabled($0.raw) != 0 }, wait)
+            }
             var descriptors = watches.map { watch in
                 let flags = dbus_watch_get_flags(watch.raw)
                 let events = ((flags & DBUS_WATCH_READABLE.rawValue) != 0 ? POLLIN : 0) | ((flags & DBUS_WATCH_WRITABLE.rawValue) != 0 ? POLLOUT : 0)
                 return pollfd(fd: dbus_watch_get_unix_fd(watch.raw), events: Int16(events), revents: 0)
             }
             descriptors.append(pollfd(fd: wakePipe.read, events: Int16(POLLIN), revents: 0))
-            // Work handed over after the snapshot above has written the pipe: poll returns.
+            // Work handed over by another thread from here on writes the pipe: poll returns.
             if poll(&descriptors, nfds_t(descriptors.count), wait) > 0 {
                 if descriptors.last!.revents != 0 {
                     var bytes = [UInt8](repeating: 0, count: 64)
@@ -149,10 +160,6 @@ final class ConnectionLoop: @unchecked Sendable {
                 }
             }
             runDueTimeouts()
-            while dbus_connection_get_dispatch_status(connection) == DBUS_DISPATCH_DATA_REMAINS {
-                dbus_connection_dispatch(connection)
-            }
-            if dbus_connection_get_is_connected(connection) == 0 { break }
         }
         let left = state.withLock { state in
             state.hasEnded = true
