@@ -89,7 +89,7 @@ extension BusValue {
         case TypeCode.string: self = .string(Self.text(&iter))
         case TypeCode.objectPath: self = .objectPath(Self.text(&iter))
         case TypeCode.signature: self = .signature(Self.text(&iter))
-        case TypeCode.unixFD: self = .int32(-1)  // never sent to a writer; reading one would take the descriptor
+        case TypeCode.unixFD: self = .int32(-1)  // in no interface of ours (their signatures refuse it); reading it would take the descriptor
         case TypeCode.variant:
             var sub = DBusMessageIter()
             dbus_message_iter_recurse(&iter, &sub)

@@ -255,7 +255,6 @@ public final class ServingConnection: Sendable {
 /// The D-Bus message types, as libdbus-1's `DBUS_MESSAGE_TYPE_*` (macros Swift does not import).
 enum MessageType {
     static let methodCall: Int32 = 1
-    static let methodReturn: Int32 = 2
     static let error: Int32 = 3
     static let signal: Int32 = 4
 }

@@ -91,6 +91,12 @@ package actor EventProcessor {
         return outcome
     }
 
+    /// ``process(_:)``, and the number of sessions the writer is in after it (one hop for both).
+    package func processCounting(_ request: EventRequest) async throws(EventOrderError) -> (EventReply, Int) {
+        let reply = try await process(request)
+        return (reply, sessions.count)
+    }
+
     /// The message of a PostRestore whose files did not go back.
     package static let restoreNotDoneMessage = "the restore did not put the files back (PostRestore with succeeded=false); the writer reopened its data as it was"
 

@@ -3,6 +3,7 @@ import Quiesce
 import QuiesceBus
 import QuiesceProtocol
 import QuiesceServiceBus
+import Synchronization
 
 /// Connects an ``EventProcessor`` to the bus: one event at a time, the writer's properties,
 /// and the safety net that thaws the writer when nobody else will (the freeze lease runs out,
@@ -18,7 +19,9 @@ actor WriterEngine: Writer1Methods {
     private var freezeSenders: [String: String] = [:]
     /// The coordinator connection that runs each session the writer is in.
     private var sessionSenders: [String: String] = [:]
-    private var coordinatorOwner: String?
+    /// The coordinator's connection as last seen; read without a hop to the engine on every event.
+    private let coordinator = Mutex<String?>(nil)
+    private nonisolated var coordinatorOwner: String? { coordinator.withLock { $0 } }
     private var coordinatorWatch: Task<Void, Never>?
     /// Property changes: set at once, announced with one PropertiesChanged once they settle.
     private let properties: PropertyAnnouncer
@@ -58,7 +61,8 @@ actor WriterEngine: Writer1Methods {
     /// and when it leaves the bus, every session it froze is aborted.
     func followCoordinator() async throws {
         let changes = try await connection.nameOwnerChanges(of: BusNames.coordinator)
-        coordinatorOwner = try await connection.nameOwner(BusNames.coordinator)
+        let owner = try await connection.nameOwner(BusNames.coordinator)
+        coordinator.withLock { $0 = owner }
         coordinatorWatch = Task { [weak self] in
             for await change in changes where change.name == BusNames.coordinator {
                 await self?.coordinatorChanged(from: change.oldOwner, to: change.newOwner)
@@ -67,7 +71,7 @@ actor WriterEngine: Writer1Methods {
     }
 
     private func coordinatorChanged(from old: String?, to new: String?) async {
-        coordinatorOwner = new
+        coordinator.withLock { $0 = new }
         guard let old else { return }
         for (session, sender) in freezeSenders where sender == old {
             await selfAbort(session: session, failure: nil, reason: "\(old), which sent Freeze, left the bus")
@@ -86,15 +90,17 @@ actor WriterEngine: Writer1Methods {
         endFreezeGuard(session: id)
         guard !outcomes.isEmpty else { return }
         logger.warning("ended the session on its own: \(reason)", metadata: ["session": "\(id)"])
-        for (event, outcome) in outcomes { await recorded(event, session: id, outcome) }
+        let sessions = await processor.sessionCount
+        for (event, outcome) in outcomes { recorded(event, session: id, outcome, sessions: sessions) }
     }
 
     /// Whether `sender` is the coordinator's current connection (asking the bus when the
     /// cached owner does not match, in case the change has not reached us yet).
-    private func isCoordinator(_ sender: String) async -> Bool {
+    private nonisolated func isCoordinator(_ sender: String) async -> Bool {
         if sender == coordinatorOwner { return true }
-        coordinatorOwner = try? await connection.nameOwner(BusNames.coordinator)
-        return sender == coordinatorOwner
+        let owner = try? await connection.nameOwner(BusNames.coordinator)
+        coordinator.withLock { $0 = owner }
+        return sender == owner
     }
 
     /// Identify: the writer metadata document (open to anyone: it is what admins read).
@@ -126,13 +132,13 @@ actor WriterEngine: Writer1Methods {
             await guardFreeze(session: request.sessionId, lease: request.options.lease ?? writer.freezeTimeout, sender: request.caller)
         }
         let processor = self.processor
-        let result = await queue.withPermit { () async -> Result<EventReply, EventOrderError> in
-            do throws(EventOrderError) { return .success(try await processor.process(request)) } catch { return .failure(error) }
+        let result = await queue.withPermit { () async -> Result<(EventReply, Int), EventOrderError> in
+            do throws(EventOrderError) { return .success(try await processor.processCounting(request)) } catch { return .failure(error) }
         }
         switch result {
-        case .success(var outcome):
-            outcome.properties = await recorded(event, session: request.sessionId, outcome)
-            await follow(session: request.sessionId, of: request.caller, after: event)
+        case .success(let (reply, sessions)):
+            var outcome = reply
+            outcome.properties = await answered(event, request, outcome, sessions: sessions)
             return outcome.wire
         case .failure(let error):
             if event == .freeze { await endFreezeGuard(session: request.sessionId) }
@@ -140,10 +146,18 @@ actor WriterEngine: Writer1Methods {
         }
     }
 
-    /// Notes an event's outcome: the freeze guard, the log, the properties. Returns the
-    /// properties it set, for the reply.
+    /// Notes the outcome of an event the coordinator sent and who runs its session (one hop to
+    /// the engine per event). Returns the properties it set, for the reply.
+    private func answered(_ event: WriterEvent, _ request: EventRequest, _ outcome: EventReply, sessions: Int) -> [String: BusValue] {
+        let values = recorded(event, session: request.sessionId, outcome, sessions: sessions)
+        follow(session: request.sessionId, of: request.caller, after: event)
+        return values
+    }
+
+    /// Notes an event's outcome: the freeze guard, the log, the properties (`sessions`: how many
+    /// sessions the writer is in now). Returns the properties it set.
     @discardableResult
-    private func recorded(_ event: WriterEvent, session: String, _ outcome: EventReply) async -> [String: BusValue] {
+    private func recorded(_ event: WriterEvent, session: String, _ outcome: EventReply, sessions: Int) -> [String: BusValue] {
         if event == .thaw || event == .abort || event == .backupShutdown {
             endFreezeGuard(session: session)
         }
@@ -156,7 +170,7 @@ actor WriterEngine: Writer1Methods {
         } else {
             logger.debug("\(event.methodName) done", metadata: ["session": "\(session)", "state": "\(outcome.result.state.rawValue)"])
         }
-        var values: [String: BusValue] = ["Sessions": .uint32(UInt32(await processor.sessionCount))]
+        var values: [String: BusValue] = ["Sessions": .uint32(UInt32(sessions))]
         // A BackupShutdown that succeeded after a failed session leaves the session's failure on
         // State, LastError and LastMessage until the next event.
         if event != .backupShutdown || outcome.result.failure != nil || !outcome.result.state.isFailed {
@@ -170,7 +184,7 @@ actor WriterEngine: Writer1Methods {
 
     /// Notes which coordinator connection runs the session; if it left while the event ran,
     /// nobody will finish the session, so the writer ends it now.
-    private func follow(session id: String, of sender: String, after event: WriterEvent) async {
+    private func follow(session id: String, of sender: String, after event: WriterEvent) {
         guard event != .backupShutdown else {
             sessionSenders[id] = nil
             return
@@ -205,7 +219,7 @@ actor WriterEngine: Writer1Methods {
         endFreezeGuard(session: id)
         guard let outcome else { return }
         logger.warning("aborted on its own: \(reason)", metadata: ["session": "\(id)"])
-        await recorded(.abort, session: id, outcome)
+        recorded(.abort, session: id, outcome, sessions: await processor.sessionCount)
     }
 
     /// Aborts every session that may hold writes (the writer is shutting down).
