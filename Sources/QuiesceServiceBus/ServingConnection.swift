@@ -290,8 +290,10 @@ final class ConnectionHandle: @unchecked Sendable {
         dbus_message_unref(reply)
     }
 
-    /// Replies to `call` with the error `name`.
+    /// Replies to `call` with the error `name` (`Failed` if `name` is not a valid error name:
+    /// libdbus-1 would refuse to send it, and the caller would wait for its timeout).
     func reply(to call: OpaquePointer, error name: String, _ message: String) {
+        let name = dbus_validate_error_name(name, nil) != 0 ? name : BusError.failed
         guard dbus_message_get_no_reply(call) == 0, let reply = dbus_message_new_error(call, name, message.validUTF8WithoutNUL) else { return }
         send(reply)
         dbus_message_unref(reply)

@@ -53,6 +53,7 @@ struct ServingConnectionTests {
         let served = try await Served.start()
         await #expect(throws: BusError(name: "org.quiesce.Error.BadState", message: "not now")) { try await served.call("Fail") }
         #expect(try await served.call("WhoAmI") == [.string(served.client.uniqueName)])
+        #expect(await served.errorName("FailBadly") == BusError.failed, "an error name libdbus-1 cannot send becomes Failed, not a timeout")
         // Refused before the handler runs, with the names GDBus uses.
         #expect(await served.errorName("Sleep", [.string("soon")]) == BusError.invalidArgs)
         #expect(await served.errorName("Vanish") == "org.freedesktop.DBus.Error.UnknownMethod")
