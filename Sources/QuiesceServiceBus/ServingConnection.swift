@@ -123,10 +123,9 @@ public final class ServingConnection: Sendable {
 
     // MARK: - Objects
 
-    /// Exports `interface` at `path`. Method calls of the interface go to `handler` (each in its
-    /// own task, after libdbus checked nothing and this object checked the signature); property
-    /// reads are answered from the object's values, starting with `properties`; `Introspect`
-    /// returns the interface's XML.
+    /// Exports `interface` at `path`. Method calls of the interface go to `handler`, each in its
+    /// own task once its signature matches the XML; property reads are answered from the
+    /// object's values, starting with `properties`; `Introspect` returns the interface's XML.
     public func export(
         path: String,
         interface: InterfaceDescription,
