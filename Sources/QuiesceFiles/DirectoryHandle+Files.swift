@@ -70,12 +70,14 @@ extension DirectoryHandle {
             } catch let error as FileError where error.code == ELOOP || error.code == ENOTDIR {
                 // Swapped for something else since we looked: remove that instead.
                 return try removeTree(name)
+            } catch let error as FileError where error.code == ENOENT {
+                return  // removed since we looked: what was asked for is done
             }
             if !Attributes.canChangeOwner, status.uid == geteuid(), status.permissions & 0o300 != 0o300 {
                 _ = fchmod(child.descriptor, 0o700)  // our own read-only directory: make it emptiable
             }
             for entry in try child.entries() { try child.removeTree(entry) }
-            guard name.withCString({ unlinkat(descriptor, $0, AT_REMOVEDIR) }) == 0 else { throw FileError("remove", pathOf(name)) }
+            guard name.withCString({ unlinkat(descriptor, $0, AT_REMOVEDIR) }) == 0 || errno == ENOENT else { throw FileError("remove", pathOf(name)) }
         } else {
             guard name.withCString({ unlinkat(descriptor, $0, 0) }) == 0 || errno == ENOENT else { throw FileError("remove", pathOf(name)) }
         }
