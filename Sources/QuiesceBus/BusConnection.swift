@@ -1,5 +1,4 @@
 internal import CGLib
-import Synchronization
 
 /// A connection to a D-Bus message bus, driven by GDBus on a dedicated thread.
 ///
@@ -16,19 +15,13 @@ public final class BusConnection: Sendable {
     let connection: GLibPointer
     /// Routes calls of exported interfaces from GDBus's worker thread (see ``MethodCallRouter``).
     let router = MethodCallRouter()
-    private let closure: Mutex<ClosureState>
-
-    private struct ClosureState {
-        var isClosed = false
-        var waiters: [CheckedContinuation<Void, Never>] = []
-    }
+    private let closure = ClosedLatch()
 
     private init(address: BusAddress, uniqueName: String, loop: MainLoopThread, connection: GLibPointer) {
         self.address = address
         self.uniqueName = uniqueName
         self.loop = loop
         self.connection = connection
-        self.closure = Mutex(ClosureState())
     }
 
     /// Connects to a bus and registers with it.
@@ -154,18 +147,11 @@ public final class BusConnection: Sendable {
     }
 
     /// Whether the connection has been closed (by ``close()`` or because the bus went away).
-    public var isClosed: Bool { closure.withLock { $0.isClosed } }
+    public var isClosed: Bool { closure.isClosed }
 
     /// Returns when the connection is closed.
     public func waitUntilClosed() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let resumeNow = closure.withLock { state -> Bool in
-                if state.isClosed { return true }
-                state.waiters.append(continuation)
-                return false
-            }
-            if resumeNow { continuation.resume() }
-        }
+        await closure.wait()
     }
 
     /// Closes the connection: the bus releases every name it owned. Pending calls fail.
@@ -204,12 +190,7 @@ public final class BusConnection: Sendable {
     }
 
     private func markClosed() {
-        let waiters = closure.withLock { state -> [CheckedContinuation<Void, Never>] in
-            state.isClosed = true
-            defer { state.waiters = [] }
-            return state.waiters
-        }
-        for waiter in waiters { waiter.resume() }
+        closure.close()
     }
 
     deinit {

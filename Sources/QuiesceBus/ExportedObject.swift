@@ -1,5 +1,4 @@
 internal import CGLib
-import Synchronization
 
 /// A method call that arrived on an exported object.
 public struct BusMethodCall: Sendable {
@@ -41,11 +40,11 @@ public final class ExportedObject: Sendable {
 
     final class Registration: Sendable {
         let handler: BusMethodHandler
-        let properties: Mutex<[String: BusValue]>
+        let properties: PropertyValues
 
         init(handler: @escaping BusMethodHandler, properties: [String: BusValue]) {
             self.handler = handler
-            self.properties = Mutex(properties)
+            self.properties = PropertyValues(properties)
         }
     }
 
@@ -59,45 +58,28 @@ public final class ExportedObject: Sendable {
 
     /// The current value of a property.
     public func property(_ name: String) -> BusValue? {
-        registration.properties.withLock { $0[name] }
+        registration.properties.value(name)
     }
 
     /// Sets properties and emits one PropertiesChanged signal for those whose value changed.
     public func setProperties(_ values: [String: BusValue]) {
-        registration.properties.withLock { properties in
-            var changed: [String: BusValue] = [:]
-            for (name, value) in values where properties[name] != value {
-                properties[name] = value
-                changed[name] = value
-            }
-            announce(changed)
-        }
+        registration.properties.set(values, announcing: announce)
     }
 
     /// Sets properties without a signal (a property read sees them at once) and returns the
     /// names whose value changed; ``announceProperties(_:)`` tells listeners later.
     public func setPropertiesSilently(_ values: [String: BusValue]) -> Set<String> {
-        registration.properties.withLock { properties in
-            var changed: Set<String> = []
-            for (name, value) in values where properties[name] != value {
-                properties[name] = value
-                changed.insert(name)
-            }
-            return changed
-        }
+        registration.properties.set(values)
     }
 
     /// Emits one PropertiesChanged signal with the current values of `names`.
     public func announceProperties(_ names: Set<String>) {
-        registration.properties.withLock { properties in
-            announce(properties.filter { names.contains($0.key) })
-        }
+        registration.properties.announce(names, with: announce)
     }
 
-    /// Emits PropertiesChanged for `changed`; called under the lock, so that listeners see
-    /// changes in the order they happened.
+    /// Emits PropertiesChanged for `changed`; called under the values' lock, so that listeners
+    /// see changes in the order they happened.
     private func announce(_ changed: [String: BusValue]) {
-        guard !changed.isEmpty else { return }
         try? connection.emitSignal(
             path: path,
             interface: "org.freedesktop.DBus.Properties",
@@ -149,7 +131,7 @@ extension BusConnection {
             vtable.get_property = { _, _, _, _, property, error, userData in
                 let registration = CallbackBox<ExportedObject.Registration>.borrow(userData).value
                 let name = String(cString: property!)
-                if let value = registration.properties.withLock({ $0[name] }) {
+                if let value = registration.properties.value(name) {
                     return value.makeGVariant()
                 }
                 g_set_error_literal(error, g_dbus_error_quark(), Int32(G_DBUS_ERROR_UNKNOWN_PROPERTY.rawValue), "No such property \(name)")

@@ -1,6 +1,5 @@
 internal import CDBus
 import QuiesceBus
-import Synchronization
 
 /// An object a ``ServingConnection`` exports: one interface at one path, with its properties,
 /// answering `Introspect` and `org.freedesktop.DBus.Properties` itself (libdbus-1 answers
@@ -13,40 +12,32 @@ public final class ServedObject: Sendable {
 
     private let handle: ConnectionHandle
     private let handler: BusMethodHandler
-    private let properties: Mutex<[String: BusValue]>
+    private let properties: PropertyValues
 
     init(path: String, interface: InterfaceDescription, properties: [String: BusValue], handle: ConnectionHandle, handler: @escaping BusMethodHandler) {
         self.path = path
         self.interface = interface
         self.handle = handle
         self.handler = handler
-        self.properties = Mutex(properties)
+        self.properties = PropertyValues(properties)
     }
 
     /// The current value of a property.
     public func property(_ name: String) -> BusValue? {
-        properties.withLock { $0[name] }
+        properties.value(name)
     }
 
     /// Sets properties without a signal (a property read sees them at once) and returns the
     /// names whose value changed; ``announceProperties(_:)`` tells listeners later.
     public func setPropertiesSilently(_ values: [String: BusValue]) -> Set<String> {
-        properties.withLock { properties in
-            var changed: Set<String> = []
-            for (name, value) in values where properties[name] != value {
-                properties[name] = value
-                changed.insert(name)
-            }
-            return changed
-        }
+        properties.set(values)
     }
 
     /// Emits one PropertiesChanged signal with the current values of `names`.
     public func announceProperties(_ names: Set<String>) {
-        // Under the lock, so that listeners see changes in the order they happened.
-        properties.withLock { properties in
-            let changed = properties.filter { names.contains($0.key) }
-            guard !changed.isEmpty, let signal = dbus_message_new_signal(path, Self.propertiesInterface, "PropertiesChanged") else { return }
+        // Under the values' lock, so that listeners see changes in the order they happened.
+        properties.announce(names) { changed in
+            guard let signal = dbus_message_new_signal(path, Self.propertiesInterface, "PropertiesChanged") else { return }
             BusValue.append([.string(interface.name), .vardict(changed), .strings([])], to: signal)
             handle.send(signal)
             dbus_message_unref(signal)
@@ -154,7 +145,7 @@ public final class ServedObject: Sendable {
         }
         switch member {
         case "GetAll":
-            handle.reply(to: message, [.vardict(properties.withLock { $0 })])
+            handle.reply(to: message, [.vardict(properties.all)])
         case "Get":
             let name = arguments[1].stringValue ?? ""
             if let value = property(name) {

@@ -24,12 +24,7 @@ public final class ServingConnection: Sendable {
 
     private let ownerWatchers = Mutex(OwnerWatchers())
 
-    private struct Closure {
-        var isClosed = false
-        var waiters: [CheckedContinuation<Void, Never>] = []
-    }
-
-    private let closure = Mutex(Closure())
+    private let closure = ClosedLatch()
 
     /// Connects to `address` and registers with the bus.
     public static func connect(to address: BusAddress) async throws -> ServingConnection {
@@ -109,14 +104,7 @@ public final class ServingConnection: Sendable {
     /// The connection is gone: nothing more will arrive. Wakes every waiter, ends every stream
     /// and removes the filter (whose retain of this object goes once the filter has returned).
     private func ended() {
-        let waiters = closure.withLock { state -> [CheckedContinuation<Void, Never>]? in
-            guard !state.isClosed else { return nil }
-            state.isClosed = true
-            defer { state.waiters = [] }
-            return state.waiters
-        }
-        guard let waiters else { return }
-        for waiter in waiters { waiter.resume() }
+        guard closure.close() else { return }
         for watcher in ownerWatchers.withLock({ $0.watchers.values.map(\.continuation) }) { watcher.finish() }
         dbus_connection_remove_filter(handle.raw, Self.filter, Unmanaged.passUnretained(self).toOpaque())
     }
@@ -229,18 +217,11 @@ public final class ServingConnection: Sendable {
     // MARK: - Closing
 
     /// Whether the connection has been closed (by ``close()`` or because the bus went away).
-    public var isClosed: Bool { closure.withLock { $0.isClosed } }
+    public var isClosed: Bool { closure.isClosed }
 
     /// Returns when the connection is closed.
     public func waitUntilClosed() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let resumeNow = closure.withLock { state -> Bool in
-                if state.isClosed { return true }
-                state.waiters.append(continuation)
-                return false
-            }
-            if resumeNow { continuation.resume() }
-        }
+        await closure.wait()
     }
 
     /// Closes the connection: the bus releases every name it owned. Pending calls fail.
