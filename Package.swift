@@ -77,12 +77,12 @@ let package = Package(
         .target(name: "QuiesceServiceBus", dependencies: ["CDBus", "Quiesce", "QuiesceBus"]),
         .target(name: "QuiesceWriter", dependencies: ["Quiesce", "QuiesceBus", "QuiesceServiceBus", "QuiesceProtocol", logging, serviceLifecycle]),
         .target(name: "QuiesceRequester", dependencies: ["Quiesce", "QuiesceBus", "QuiesceProtocol", "QuiesceFiles", subprocess, system]),
-        .target(name: "QuiesceCoordinator", dependencies: ["Quiesce", "QuiesceBus", "QuiesceProtocol", "QuiesceFiles", "QuiesceBtrfs", logging, serviceLifecycle, subprocess, system]),
+        .target(name: "QuiesceCoordinator", dependencies: ["Quiesce", "QuiesceBus", "QuiesceServiceBus", "QuiesceProtocol", "QuiesceFiles", "QuiesceBtrfs", logging, serviceLifecycle, subprocess, system]),
         .target(name: "QuiesceTesting", dependencies: ["Quiesce", "QuiesceProtocol", "QuiesceWriter"]),
         .target(name: "QuiesceCommandLine", dependencies: ["QuiesceBus", argumentParser, logging]),
         .executableTarget(
             name: "quiesced",
-            dependencies: ["QuiesceCoordinator", "QuiesceCommandLine", "QuiesceBus", "QuiesceProtocol", "QuiesceFiles", argumentParser, logging, serviceLifecycle]
+            dependencies: ["QuiesceCoordinator", "QuiesceCommandLine", "QuiesceBus", "QuiesceServiceBus", "QuiesceProtocol", "QuiesceFiles", argumentParser, logging, serviceLifecycle]
         ),
         .executableTarget(name: "quiescectl", dependencies: ["QuiesceRequester", "QuiesceCommandLine", "Quiesce", argumentParser]),
         .executableTarget(name: "quiesce-freeze", dependencies: ["CLinuxFiles"]),

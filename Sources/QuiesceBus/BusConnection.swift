@@ -5,7 +5,7 @@ internal import CGLib
 /// Every method is safe to call from any task; none blocks the bus thread. Replies to calls
 /// made with ``call(destination:path:interface:method:arguments:timeout:)`` and incoming
 /// method calls on exported objects are delivered as async Swift.
-public final class BusConnection: Sendable {
+public final class BusConnection: BusCalling {
     /// The bus this connection is on.
     public let address: BusAddress
     /// The connection's unique name, e.g. `:1.42`.

@@ -1,4 +1,5 @@
 internal import CGLib
+import Synchronization
 
 /// A signal received from the bus.
 public struct BusSignal: Sendable {
@@ -12,45 +13,46 @@ public struct BusSignal: Sendable {
     public var name: String
     /// The signal's arguments.
     public var arguments: [BusValue]
+
+    /// A signal `interface.name` from `sender` at `path`.
+    public init(sender: String, path: String, interface: String, name: String, arguments: [BusValue]) {
+        self.sender = sender
+        self.path = path
+        self.interface = interface
+        self.name = name
+        self.arguments = arguments
+    }
 }
 
-/// A subscription to signals; ``cancel()`` ends it.
+/// A subscription to signals; ``cancel()`` ends it (once: later calls do nothing).
 public final class SignalSubscription: Sendable {
-    private let connection: BusConnection
-    private let id: UInt32
+    private let onCancel: Mutex<(@Sendable () -> Void)?>
 
-    init(connection: BusConnection, id: UInt32) {
-        self.connection = connection
-        self.id = id
+    /// A subscription that `onCancel` ends.
+    package init(onCancel: @escaping @Sendable () -> Void) {
+        self.onCancel = Mutex(onCancel)
     }
 
     /// Stops delivering signals.
     public func cancel() {
-        g_dbus_connection_signal_unsubscribe(connection.connection.raw, id)
+        onCancel.withLock { body in
+            defer { body = nil }
+            return body
+        }?()
     }
 }
 
 extension BusConnection {
-    /// Subscribes to signals matching every non-nil filter; the bus filters, so non-matching
-    /// signals never reach the process. `arg0IsNamespace` matches `arg0` and every name below it
-    /// (`org.quiesce.Writer` matches `org.quiesce.Writer.notes`). `handler` runs on the bus thread
-    /// and must return quickly (hand the signal to a stream or a task).
-    public func subscribe(
-        sender: String? = nil,
-        interface: String? = nil,
-        member: String? = nil,
-        path: String? = nil,
-        arg0: String? = nil,
-        arg0IsNamespace: Bool = false,
-        handler: @escaping @Sendable (BusSignal) -> Void
-    ) async throws -> SignalSubscription {
+    /// Subscribes to the signals `filter` matches (GDBus adds the match rule and picks the
+    /// subscriptions each signal goes to).
+    public func subscribe(to filter: SignalFilter, handler: @escaping @Sendable (BusSignal) -> Void) async throws -> SignalSubscription {
         typealias Handler = @Sendable (BusSignal) -> Void
         let connection = self.connection
         let box = CallbackBox<Handler>(handler)
         let id = try await loop.run {
             g_dbus_connection_signal_subscribe(
-                connection.raw, sender, interface, member, path, arg0,
-                arg0IsNamespace ? G_DBUS_SIGNAL_FLAGS_MATCH_ARG0_NAMESPACE : G_DBUS_SIGNAL_FLAGS_NONE,
+                connection.raw, filter.sender, filter.interface, filter.member, filter.path, filter.arg0,
+                filter.arg0IsNamespace ? G_DBUS_SIGNAL_FLAGS_MATCH_ARG0_NAMESPACE : G_DBUS_SIGNAL_FLAGS_NONE,
                 { _, sender, path, interface, name, parameters, userData in
                     let signal = BusSignal(
                         sender: sender.map { String(cString: $0) } ?? "",
@@ -65,6 +67,6 @@ extension BusConnection {
                 AnyCallbackBox.release
             )
         }
-        return SignalSubscription(connection: self, id: id)
+        return SignalSubscription { g_dbus_connection_signal_unsubscribe(connection.raw, id) }
     }
 }

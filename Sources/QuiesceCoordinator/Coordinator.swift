@@ -3,6 +3,7 @@ import Logging
 import Quiesce
 import QuiesceProtocol
 import QuiesceBus
+import QuiesceServiceBus
 import QuiesceFiles
 import ServiceLifecycle
 
@@ -13,7 +14,7 @@ public actor Coordinator: Coordinator1Methods, Service {
     /// The version `quiesced` reports.
     public static let version = "0.1.0"
 
-    private let connection: BusConnection
+    private let connection: ServingConnection
     private let configuration: CoordinatorConfiguration
     private let logger: Logger
     private let directory: WriterDirectory
@@ -23,11 +24,11 @@ public actor Coordinator: Coordinator1Methods, Service {
     private let snapshots: SnapshotTaker
     private let history: SessionHistory
     private let snapshotLock = AsyncSemaphore(permits: 1)
-    private var object: ExportedObject?
-    private var sessions: [String: (endpoint: SessionEndpoint, object: ExportedObject, ownerWatch: Task<Void, Never>)] = [:]
+    private var object: ServedObject?
+    private var sessions: [String: (endpoint: SessionEndpoint, object: ServedObject, ownerWatch: Task<Void, Never>)] = [:]
 
     /// Creates a coordinator on an open connection.
-    public init(connection: BusConnection, configuration: CoordinatorConfiguration, logger: Logger) throws {
+    public init(connection: ServingConnection, configuration: CoordinatorConfiguration, logger: Logger) throws {
         self.connection = connection
         self.configuration = configuration
         self.logger = logger
@@ -89,7 +90,7 @@ public actor Coordinator: Coordinator1Methods, Service {
         await directory.onWriterLeft { [weak self] owner in await self?.writerLeft(owner) }
         try await directory.start()
         let interface = try InterfaceDescription(xml: Coordinator1.xml, name: Coordinator1.name)
-        object = try await connection.export(
+        object = try connection.export(
             path: BusNames.coordinatorPath,
             interface: interface,
             properties: [
@@ -233,7 +234,7 @@ public actor Coordinator: Coordinator1Methods, Service {
         let endpoint = SessionEndpoint(session: session, connection: connection, queue: AsyncSemaphore(permits: 1)) { [weak self] in
             await self?.removeSession(id)
         }
-        let object = try await connection.export(
+        let object = try connection.export(
             path: path, interface: interface,
             properties: [
                 Session1.Property.id.rawValue: .string(id), Session1.Property.owner.rawValue: .string(owner), Session1.Property.phase.rawValue: .string(SessionPhase.created.rawValue), Session1.Property.snapshotSetId.rawValue: .string(""),
@@ -312,8 +313,8 @@ public actor Coordinator: Coordinator1Methods, Service {
 /// Weak: the object's own handler holds the box, and the coordinator holds the object.
 private final class ObjectBox: @unchecked Sendable {
     private let lock = NSLock()
-    private weak var stored: ExportedObject?
-    var object: ExportedObject? {
+    private weak var stored: ServedObject?
+    var object: ServedObject? {
         get { lock.withLock { stored } }
         set { lock.withLock { stored = newValue } }
     }

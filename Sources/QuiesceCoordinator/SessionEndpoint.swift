@@ -1,12 +1,13 @@
 import Quiesce
 import QuiesceBus
+import QuiesceServiceBus
 import QuiesceProtocol
 
 /// Answers `org.quiesce.Session1` calls for one ``BackupSession``: checks the caller, and
 /// runs the session's steps one at a time. Arguments arrive decoded by the generated layer.
 struct SessionEndpoint: Session1Methods {
     let session: BackupSession
-    let connection: BusConnection
+    let connection: ServingConnection
     let queue: AsyncSemaphore
     let onClose: @Sendable () async -> Void
 

@@ -1,13 +1,14 @@
 import Foundation
 import Quiesce
 import QuiesceBus
+import QuiesceServiceBus
 import QuiesceProtocol
 
 /// Sends events to writers: one call with its timeout, or many in parallel under the
 /// coordinator's bound on calls in flight. Never throws: a writer that fails to answer is
 /// reported `not-responding`.
 struct WriterCaller: Sendable {
-    let connection: BusConnection
+    let connection: ServingConnection
     let timeouts: PhaseTimeouts
     let limiter: AsyncSemaphore
 

@@ -2,6 +2,7 @@ import Logging
 import Quiesce
 import QuiesceProtocol
 import QuiesceBus
+import QuiesceServiceBus
 
 /// The writers on the bus: every name `org.quiesce.Writer.*`, its current owner, and what
 /// `ListWriters` shows of it (identity, state, last error), kept up to date from
@@ -37,7 +38,7 @@ actor WriterDirectory {
         var lastError: String
     }
 
-    private let connection: BusConnection
+    private let connection: ServingConnection
     private let logger: Logger
     /// Reads a writer's properties once (through the coordinator's bound on calls in flight).
     private let readProperties: @Sendable (String) async -> [String: BusValue]?
@@ -56,7 +57,7 @@ actor WriterDirectory {
         onLeft = handler
     }
 
-    init(connection: BusConnection, logger: Logger, readProperties: @escaping @Sendable (String) async -> [String: BusValue]?) {
+    init(connection: ServingConnection, logger: Logger, readProperties: @escaping @Sendable (String) async -> [String: BusValue]?) {
         self.connection = connection
         self.logger = logger
         self.readProperties = readProperties

@@ -22,6 +22,9 @@ final class ConnectionLoop: @unchecked Sendable {
         var work: [@Sendable () -> Void] = []
         /// The thread has ended: work runs at once on the caller's thread.
         var hasEnded = false
+        /// While the loop polls: until when (`nil`: until something happens). A timeout added by
+        /// another thread wakes it only if it is due sooner.
+        var polling: ContinuousClock.Instant?? = nil
     }
 
     private let state = Mutex(State())
@@ -114,11 +117,17 @@ final class ConnectionLoop: @unchecked Sendable {
         return 1
     }
 
+    /// A timeout was added or changed: the loop needs waking only if it polls past it (every
+    /// call adds one, from the thread that makes it).
     private func timeoutChanged(_ timeout: OpaquePointer) -> dbus_bool_t {
         let enabled = dbus_timeout_get_enabled(timeout) != 0
-        let interval = Duration.milliseconds(Int64(dbus_timeout_get_interval(timeout)))
-        state.withLock { $0.timeouts[LibDBusPointer(timeout)] = enabled ? .now + interval : nil }
-        wake()
+        let due = ContinuousClock.now + .milliseconds(Int64(dbus_timeout_get_interval(timeout)))
+        let pollsPast = state.withLock { state -> Bool in
+            state.timeouts[LibDBusPointer(timeout)] = enabled ? due : nil
+            guard enabled, case .some(let until) = state.polling else { return false }
+            return until.map { due < $0 } ?? true
+        }
+        if pollsPast { wake() }
         return 1
     }
 
@@ -139,6 +148,7 @@ final class ConnectionLoop: @unchecked Sendable {
             let (watches, wait) = state.withLock { state in
                 let soonest = state.timeouts.values.min()
                 let wait = state.work.isEmpty ? soonest.map { Int32(clamping: ($0 - .now).wholeMilliseconds + 1) } ?? -1 : 0
+                state.polling = .some(soonest)
                 return (state.watches.filter { dbus_watch_get_enabled($0.raw) != 0 }, wait)
             }
             var descriptors = watches.map { watch in
@@ -148,7 +158,9 @@ final class ConnectionLoop: @unchecked Sendable {
             }
             descriptors.append(pollfd(fd: wakePipe.read, events: Int16(POLLIN), revents: 0))
             // Work handed over by another thread from here on writes the pipe: poll returns.
-            if poll(&descriptors, nfds_t(descriptors.count), wait) > 0 {
+            let ready = poll(&descriptors, nfds_t(descriptors.count), wait)
+            state.withLock { $0.polling = nil }
+            if ready > 0 {
                 if descriptors.last!.revents != 0 {
                     var bytes = [UInt8](repeating: 0, count: 64)
                     while read(wakePipe.read, &bytes, bytes.count) > 0 {}

@@ -13,13 +13,24 @@ public final class ServedObject: Sendable {
     private let handle: ConnectionHandle
     private let handler: BusMethodHandler
     private let properties: PropertyValues
+    private let unregister: @Sendable (ServedObject) -> Void
 
-    init(path: String, interface: InterfaceDescription, properties: [String: BusValue], handle: ConnectionHandle, handler: @escaping BusMethodHandler) {
+    init(
+        path: String, interface: InterfaceDescription, properties: [String: BusValue], handle: ConnectionHandle,
+        handler: @escaping BusMethodHandler, unregister: @escaping @Sendable (ServedObject) -> Void
+    ) {
         self.path = path
         self.interface = interface
         self.handle = handle
         self.handler = handler
         self.properties = PropertyValues(properties)
+        self.unregister = unregister
+    }
+
+    /// Removes the object from the bus: later calls to its path fail with `UnknownMethod`
+    /// (calls already running still reply).
+    public func unexport() {
+        unregister(self)
     }
 
     /// The current value of a property.
@@ -33,15 +44,28 @@ public final class ServedObject: Sendable {
         properties.set(values)
     }
 
+    /// Sets properties and emits one PropertiesChanged signal for those whose value changed.
+    public func setProperties(_ values: [String: BusValue]) {
+        properties.set(values, announcing: announce)
+    }
+
+    /// Sets one property (see ``setProperties(_:)``).
+    public func setProperty(_ name: String, _ value: BusValue) {
+        setProperties([name: value])
+    }
+
     /// Emits one PropertiesChanged signal with the current values of `names`.
     public func announceProperties(_ names: Set<String>) {
-        // Under the values' lock, so that listeners see changes in the order they happened.
-        properties.announce(names) { changed in
-            guard let signal = dbus_message_new_signal(path, Self.propertiesInterface, "PropertiesChanged") else { return }
-            BusValue.append([.string(interface.name), .vardict(changed), .strings([])], to: signal)
-            handle.send(signal)
-            dbus_message_unref(signal)
-        }
+        properties.announce(names, with: announce)
+    }
+
+    /// Emits PropertiesChanged for `changed`; called under the values' lock, so that listeners
+    /// see changes in the order they happened.
+    private func announce(_ changed: [String: BusValue]) {
+        guard let signal = dbus_message_new_signal(path, Self.propertiesInterface, "PropertiesChanged") else { return }
+        BusValue.append([.string(interface.name), .vardict(changed), .strings([])], to: signal)
+        handle.send(signal)
+        dbus_message_unref(signal)
     }
 
     // MARK: - Calls, on the loop's thread
@@ -91,14 +115,20 @@ public final class ServedObject: Sendable {
         return (interface == nil || interface == introspectableInterface) && dbus_message_has_member(message, "Introspect") != 0
     }
 
+    /// `<node name="…"/>` for each child node, as `Introspect` lists them.
+    static func nodes(_ children: [String]) -> String {
+        children.map { "  <node name=\"\($0)\"/>\n" }.joined()
+    }
+
     /// Answers a method call to this object: the interface's methods go to the handler in a
-    /// task of their own, whose reply is written from that task.
-    func received(_ message: OpaquePointer) {
+    /// task of their own, whose reply is written from that task. `children` are the nodes below
+    /// the object that `Introspect` lists.
+    func received(_ message: OpaquePointer, children: [String]) {
         let interfaceName = dbus_message_get_interface(message).map { String(cString: $0) }
         let member = dbus_message_get_member(message).map { String(cString: $0) } ?? ""
         let signature = dbus_message_get_signature(message).map { String(cString: $0) } ?? ""
         if Self.isIntrospect(message) {
-            handle.reply(to: message, [.string(Self.introspectionHeader + "<node>\n" + Self.standardInterfaces + interface.introspectionXML + "</node>\n")])
+            handle.reply(to: message, [.string(Self.introspectionHeader + "<node>\n" + Self.standardInterfaces + interface.introspectionXML + Self.nodes(children) + "</node>\n")])
         } else if interfaceName == Self.propertiesInterface {
             answerProperties(message, member: member, signature: signature)
         } else if interfaceName == nil || interfaceName == interface.name {

@@ -60,7 +60,7 @@ actor WriterEngine: Writer1Methods {
     /// Starts following who owns `org.quiesce.Coordinator`: only that connection may send events,
     /// and when it leaves the bus, every session it froze is aborted.
     func followCoordinator() async throws {
-        let changes = try await connection.nameOwnerChanges(of: BusNames.coordinator)
+        let changes = try await connection.nameOwnerChanges(of: .name(BusNames.coordinator))
         let owner = try await connection.nameOwner(BusNames.coordinator)
         coordinator.withLock { $0 = owner }
         coordinatorWatch = Task { [weak self] in

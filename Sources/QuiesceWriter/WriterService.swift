@@ -39,7 +39,7 @@ public struct WriterService: Service {
             writer: writer, connection: connection, logger: logger, properties: PropertyAnnouncer(settle: Self.propertySettle, limit: .seconds(2))
         )
         let interface = try InterfaceDescription(xml: Writer1.xml, name: Writer1.name)
-        let object = connection.export(
+        let object = try connection.export(
             path: BusNames.writerPath, interface: interface, properties: engine.initialProperties
         ) { call in
             try await Writer1.dispatch(call, to: engine)

@@ -6,6 +6,7 @@ import QuiesceCommandLine
 import QuiesceCoordinator
 import QuiesceFiles
 import QuiesceProtocol
+import QuiesceServiceBus
 import ServiceLifecycle
 
 /// The Quiesce coordinator daemon.
@@ -124,7 +125,7 @@ struct Quiesced: AsyncParsableCommand {
         Heap.limitRetainedMemory()
         let logger = loggingOptions.bootstrap(label: "quiesced")
         let configuration = try configuration()
-        let connection = try await BusConnection.connect(to: busOptions.bus)
+        let connection = try await ServingConnection.connect(to: busOptions.bus)
         let coordinator = try Coordinator(connection: connection, configuration: configuration, logger: logger)
         let group = ServiceGroup(
             configuration: .init(services: [.init(service: coordinator)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

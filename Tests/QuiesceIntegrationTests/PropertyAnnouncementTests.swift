@@ -37,6 +37,8 @@ struct PropertyAnnouncementTests {
             defer { subscriptions.forEach { $0.cancel() } }
 
             // A whole backup sequence with the null provider: events as fast as the bus carries them.
+            let clock = ContinuousClock()
+            let started = clock.now
             let session = try await QuiesceClient(connection: harness.connection).createSession()
             #expect(try await session.gatherWriterMetadata().count == 2)
             try await session.addVolumes([volume])
@@ -49,6 +51,7 @@ struct PropertyAnnouncementTests {
             #expect(try await harness.writerProperty("settled", "State") == "s \"waiting-for-backup-complete\"")
             try await session.backupComplete(succeeded: true)
             #expect(try await session.close().allSatisfy { !$0.hasFailed })
+            let took = clock.now - started
             // Current at once, before any announcement of the settled writer.
             #expect(try await harness.writerProperty("settled", "State") == "s \"stable\"")
             let listed = try JSONCoding.decode([WriterSummary].self, from: try await harness.quiescectl(["writers", "--json"]).stdout)
@@ -58,10 +61,12 @@ struct PropertyAnnouncementTests {
             try await Task.sleep(for: .milliseconds(2500))
             let settled = signals["settled"]!.changes.withLock { $0 }
             let eager = signals["eager"]!.changes.withLock { $0 }
-            #expect(settled.count <= 2, "one announcement for the whole backup (two if it took over 2 s): \(settled)")
-            let lastSettled = settled.last ?? [:]
-            #expect(lastSettled["State"]?.stringValue == "stable")
-            #expect((lastSettled["LastError"]?.stringValue ?? "no-error") == "no-error", "\(lastSettled)")
+            // At most one announcement per 2 s of changes (a loaded machine stretches the backup).
+            let most = 1 + Int((took / .seconds(2)).rounded(.up))
+            #expect(settled.count <= max(2, most), "one announcement for the whole backup, one more per 2 s it took (\(took)): \(settled)")
+            let finalSettled = settled.reduce(into: [String: BusValue]()) { $0.merge($1) { _, new in new } }
+            #expect(finalSettled["State"]?.stringValue == "stable")
+            #expect((finalSettled["LastError"]?.stringValue ?? "no-error") == "no-error", "\(finalSettled)")
             #expect(eager.count >= 7, "PrepareForBackup to BackupShutdown, one each: \(eager.count)")
             let eagerStates = eager.compactMap { $0["State"]?.stringValue }
             #expect(eagerStates.contains("waiting-for-thaw"), "\(eagerStates)")

@@ -15,7 +15,7 @@ public struct NameOwnerChange: Sendable, Hashable {
     }
 }
 
-/// Why ``BusConnection/requestName(_:replaceExisting:allowReplacement:)`` failed.
+/// Why ``BusCalling/requestName(_:replaceExisting:allowReplacement:)`` failed.
 public enum NameRequestError: Error, Sendable, CustomStringConvertible {
     /// Another connection owns the name.
     case nameTaken(String)
@@ -28,12 +28,55 @@ public enum NameRequestError: Error, Sendable, CustomStringConvertible {
     }
 }
 
-extension BusConnection {
-    private static let bus = "org.freedesktop.DBus"
-    private static let busPath = "/org/freedesktop/DBus"
+/// A connection to a message bus that calls methods and follows signals; the bus's own methods
+/// (names, activation, credentials) are built on these two. ``BusConnection`` (GDBus) is one,
+/// and so is the libdbus-1 connection of `QuiesceServiceBus` that writers and quiesced serve on.
+public protocol BusCalling: Sendable {
+    /// Calls a method and waits for its reply: the reply's arguments, or a ``BusError`` with the
+    /// peer's error name, a timeout (``BusError/isTimeout``) or a peer gone
+    /// (``BusError/isPeerGone``). `destination` is `nil` on a peer-to-peer connection; a `nil`
+    /// timeout waits for ever.
+    func call(
+        destination: String?, path: String, interface: String, method: String, arguments: [BusValue], timeout: Duration?
+    ) async throws -> [BusValue]
 
-    private func callBus(_ method: String, _ arguments: [BusValue] = []) async throws -> [BusValue] {
-        try await call(destination: Self.bus, path: Self.busPath, interface: Self.bus, method: method, arguments: arguments)
+    /// Subscribes to the signals `filter` matches; `handler` runs on the bus thread and must
+    /// return quickly (hand the signal to a stream or a task).
+    func subscribe(to filter: SignalFilter, handler: @escaping @Sendable (BusSignal) -> Void) async throws -> SignalSubscription
+}
+
+/// Which names ``BusCalling/nameOwnerChanges(of:)`` follows.
+public enum BusNameFilter: Sendable, Hashable {
+    /// Every name.
+    case all
+    /// One name (unique or well-known).
+    case name(String)
+    /// A name and every name below it: `org.quiesce.Writer` follows `org.quiesce.Writer.*`.
+    case namespace(String)
+}
+
+extension BusCalling {
+    /// Subscribes to signals matching every non-nil argument (see ``SignalFilter``).
+    public func subscribe(
+        sender: String? = nil,
+        interface: String? = nil,
+        member: String? = nil,
+        path: String? = nil,
+        arg0: String? = nil,
+        arg0IsNamespace: Bool = false,
+        handler: @escaping @Sendable (BusSignal) -> Void
+    ) async throws -> SignalSubscription {
+        try await subscribe(
+            to: SignalFilter(sender: sender, interface: interface, member: member, path: path, arg0: arg0, arg0IsNamespace: arg0IsNamespace),
+            handler: handler
+        )
+    }
+
+    private static var bus: String { "org.freedesktop.DBus" }
+    private static var busPath: String { "/org/freedesktop/DBus" }
+
+    private func callBus(_ method: String, _ arguments: [BusValue] = [], timeout: Duration = .seconds(25)) async throws -> [BusValue] {
+        try await call(destination: Self.bus, path: Self.busPath, interface: Self.bus, method: method, arguments: arguments, timeout: timeout)
     }
 
     /// Becomes the primary owner of `name`, or throws ``NameRequestError/nameTaken(_:)``.
@@ -60,10 +103,7 @@ extension BusConnection {
     /// owns the name, or throws the bus's error (`org.freedesktop.DBus.Error.Spawn.*`, `TimedOut`,
     /// `ServiceUnknown`). Returns at once when the name already has an owner.
     public func startService(_ name: String, timeout: Duration = .seconds(120)) async throws {
-        _ = try await call(
-            destination: Self.bus, path: Self.busPath, interface: Self.bus, method: "StartServiceByName",
-            arguments: [.string(name), .uint32(0)], timeout: timeout
-        )
+        _ = try await callBus("StartServiceByName", [.string(name), .uint32(0)], timeout: timeout)
     }
 
     /// The unique name owning `name`, or `nil` if nobody does.
@@ -105,19 +145,9 @@ extension BusConnection {
         return UInt32(pid)
     }
 
-    /// Which names ``BusConnection/nameOwnerChanges(of:)`` follows.
-    public enum NameFilter: Sendable, Hashable {
-        /// Every name.
-        case all
-        /// One name (unique or well-known).
-        case name(String)
-        /// A name and every name below it: `org.quiesce.Writer` follows `org.quiesce.Writer.*`.
-        case namespace(String)
-    }
-
     /// Changes of name owners, filtered by the bus. The subscription is in place when this
     /// returns; it ends when the stream's consumer stops.
-    public func nameOwnerChanges(of filter: NameFilter = .all) async throws -> AsyncStream<NameOwnerChange> {
+    public func nameOwnerChanges(of filter: BusNameFilter = .all) async throws -> AsyncStream<NameOwnerChange> {
         let (stream, continuation) = AsyncStream<NameOwnerChange>.makeStream()
         var arg0: String?
         var isNamespace = false
