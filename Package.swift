@@ -101,7 +101,7 @@ let package = Package(
 
         .executableTarget(
             name: "quiesce-bench",
-            dependencies: ["QuiesceRequester", "QuiesceCommandLine", "Quiesce", "QuiesceBus", "QuiesceProtocol", argumentParser]
+            dependencies: ["QuiesceRequester", "QuiesceCommandLine", "Quiesce", "QuiesceBus", "QuiesceServiceBus", "QuiesceProtocol", argumentParser]
         ),
 
         // MARK: - Examples

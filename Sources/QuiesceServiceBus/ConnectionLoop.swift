@@ -22,8 +22,9 @@ final class ConnectionLoop: @unchecked Sendable {
         var work: [@Sendable () -> Void] = []
         /// The thread has ended: work runs at once on the caller's thread.
         var hasEnded = false
-        /// While the loop polls: until when (`nil`: until something happens). A timeout added by
-        /// another thread wakes it only if it is due sooner.
+        /// While the loop polls, or is about to: until when (`.some(nil)`: until something
+        /// happens); `nil` while it runs. Only a polling loop needs the pipe to wake it, and a
+        /// timeout added by another thread only if it is due sooner.
         var polling: ContinuousClock.Instant?? = nil
     }
 
@@ -103,10 +104,11 @@ final class ConnectionLoop: @unchecked Sendable {
         if queued { wake() } else { body() }
     }
 
-    /// Makes the loop's `poll` return, unless this is the loop itself (which looks at its
-    /// watches, work and messages again before it polls).
+    /// Makes the loop's `poll` return, if it polls: a loop that does not looks at its watches,
+    /// timeouts, work and messages again (under the lock that marks it polling) before it does.
     private func wake() {
         if thread.load(ordering: .acquiring) == UInt(pthread_self()) { return }
+        guard state.withLock({ $0.polling != nil }) else { return }
         var byte: UInt8 = 1
         _ = write(wakePipe.write, &byte, 1)  // a full pipe wakes the loop as well
     }

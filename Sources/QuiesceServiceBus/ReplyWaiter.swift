@@ -11,9 +11,6 @@ final class ReplyWaiter: Sendable {
     private struct State {
         var continuation: CheckedContinuation<[BusValue], any Error>?
         var isCancelled = false
-        /// The reply was stolen from the pending call (by the loop's notify or by ``follow(_:)``):
-        /// stealing it twice is a libdbus-1 check failure, which aborts the process.
-        var isReplyTaken = false
     }
 
     private let state = Mutex(State())
@@ -30,8 +27,9 @@ final class ReplyWaiter: Sendable {
         return !cancelled
     }
 
-    /// Follows `pending`: its reply (or its end) resumes the task. Call once, from the thread
-    /// that sent the call.
+    /// Follows `pending`: its reply (or its end) resumes the task. Call once, on the loop's
+    /// thread right after sending (the only thread that completes pending calls, so the reply
+    /// cannot come before the notify function is set).
     func follow(_ pending: OpaquePointer) {
         dbus_pending_call_set_notify(
             pending,
@@ -39,8 +37,6 @@ final class ReplyWaiter: Sendable {
             Unmanaged.passRetained(self).toOpaque(),
             { data in Unmanaged<ReplyWaiter>.fromOpaque(data!).takeRetainedValue().freed() }
         )
-        // A reply that came before the notify function was set did not call it.
-        if dbus_pending_call_get_completed(pending) != 0 { completed(pending) }
     }
 
     /// Fails the call (it could not be sent).
@@ -59,14 +55,9 @@ final class ReplyWaiter: Sendable {
         }
     }
 
-    /// The pending call has its reply: the first of the loop's notify and ``follow(_:)`` to get
-    /// here takes it and resumes the task.
+    /// The pending call has its reply (on the loop's thread).
     private func completed(_ pending: OpaquePointer) {
-        let first = state.withLock { state in
-            defer { state.isReplyTaken = true }
-            return !state.isReplyTaken
-        }
-        guard first, let reply = dbus_pending_call_steal_reply(pending) else { return }
+        guard let reply = dbus_pending_call_steal_reply(pending) else { return }
         defer { dbus_message_unref(reply) }
         guard let continuation = take() else { return }
         let arguments = BusValue.arguments(of: reply)

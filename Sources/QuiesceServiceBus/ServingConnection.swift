@@ -4,9 +4,9 @@ import QuiesceBus
 import Synchronization
 
 /// A bus connection on libdbus-1 for a process that serves objects and calls peers, such as a
-/// writer or quiesced: one thread reads, dispatches and runs timeouts (``ConnectionLoop``);
-/// calls, replies and signals are written by the task that makes them, so that an event costs
-/// no hop through a second bus thread. Requesters and tools use `QuiesceBus.BusConnection`
+/// writer or quiesced: one thread reads, dispatches, sends calls and runs their timeouts
+/// (``ConnectionLoop``); replies and signals are written by the task that makes them, so that
+/// an event costs no hop through a second bus thread. Requesters and tools use `QuiesceBus.BusConnection`
 /// (GDBus); both offer the bus's own methods through ``BusCalling``.
 public final class ServingConnection: BusCalling {
     /// The bus this connection is on.
@@ -140,9 +140,11 @@ public final class ServingConnection: BusCalling {
 
     // MARK: - Calls
 
-    /// Calls a method and waits for its reply. The call is written from the calling thread; the
-    /// loop reads the reply. A cancelled task stops waiting at once (the reply, when it comes, is
-    /// dropped).
+    /// Calls a method and waits for its reply. The call is sent from the loop's thread, which
+    /// also completes it: libdbus-1 reads a pending call's notify function and sets it completed
+    /// without a lock, so a call sent from another thread could lose its reply, or take it twice
+    /// (which aborts the process). A cancelled task stops waiting at once (the reply, when it
+    /// comes, is dropped).
     public func call(
         destination: String?,
         path: String,
@@ -156,19 +158,22 @@ public final class ServingConnection: BusCalling {
             let message = dbus_message_new_method_call(destination, path, interface, method)
         else { throw BusError.malformedCall }
         BusValue.append(arguments, to: message)
-        defer { dbus_message_unref(message) }
+        let request = LibDBusPointer(message)
         let milliseconds = timeout.map { Int32(clamping: max(1, $0.wholeMilliseconds)) } ?? Int32.max  // DBUS_TIMEOUT_INFINITE
         let waiter = ReplyWaiter()
         let handle = self.handle
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                guard waiter.start(continuation) else { return }
-                var pending: OpaquePointer?
-                guard dbus_connection_send_with_reply(handle.raw, message, &pending, milliseconds) != 0, let pending else {
-                    return waiter.fail(BusError(name: BusError.disconnected, message: "the connection is closed"))
+                guard waiter.start(continuation) else { return dbus_message_unref(request.raw) }
+                loop.perform {
+                    defer { dbus_message_unref(request.raw) }
+                    var pending: OpaquePointer?
+                    guard dbus_connection_send_with_reply(handle.raw, request.raw, &pending, milliseconds) != 0, let pending else {
+                        return waiter.fail(BusError(name: BusError.disconnected, message: "the connection is closed"))
+                    }
+                    waiter.follow(pending)
+                    dbus_pending_call_unref(pending)  // the connection keeps it until the reply
                 }
-                waiter.follow(pending)
-                dbus_pending_call_unref(pending)  // the connection keeps it until the reply
             }
         } onCancel: {
             waiter.cancel()

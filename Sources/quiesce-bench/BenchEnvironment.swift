@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Quiesce
 import QuiesceBus
+import QuiesceServiceBus
 
 /// A private dbus-daemon (limited, like the system bus, to 128 pending replies per connection),
 /// quiesced and writer processes, all in one temporary folder, stopped by ``stop()``.
@@ -11,6 +12,9 @@ final class BenchEnvironment: @unchecked Sendable {
     /// Where the writers' data goes (a folder of the environment, or a volume given to ``start``).
     let volume: String
     let connection: BusConnection
+    /// The connection the Ping floor is measured on: libdbus-1, as quiesced calls writers, so
+    /// that the floor is what the bus allows and not GDBus's own cost.
+    let pinger: ServingConnection
     private(set) var coordinator: Process
     private(set) var writers: [Process] = []
     /// The dbus-daemon.
@@ -61,8 +65,17 @@ final class BenchEnvironment: @unchecked Sendable {
             binDirectory + "/quiesced", ["--address", address, "--state-dir", directory + "/state", "--log-level", "warning"] + coordinatorArguments,
             log: directory + "/quiesced.log"
         )
+        let pinger: ServingConnection
+        do {
+            pinger = try await ServingConnection.connect(to: .address(address))
+        } catch {
+            kill(coordinator.processIdentifier, SIGKILL)
+            kill(daemon.processIdentifier, SIGKILL)
+            throw error
+        }
         let environment = BenchEnvironment(
-            directory: directory, address: address, volume: volume ?? directory + "/volume", connection: connection, daemon: daemon, coordinator: coordinator
+            directory: directory, address: address, volume: volume ?? directory + "/volume", connection: connection, pinger: pinger, daemon: daemon,
+            coordinator: coordinator
         )
         do {
             try await environment.waitForName(BusNames.coordinator)
@@ -74,11 +87,12 @@ final class BenchEnvironment: @unchecked Sendable {
         return environment
     }
 
-    private init(directory: String, address: String, volume: String, connection: BusConnection, daemon: Process, coordinator: Process) {
+    private init(directory: String, address: String, volume: String, connection: BusConnection, pinger: ServingConnection, daemon: Process, coordinator: Process) {
         self.directory = directory
         self.address = address
         self.volume = volume
         self.connection = connection
+        self.pinger = pinger
         self.daemon = daemon
         self.coordinator = coordinator
     }
@@ -174,6 +188,7 @@ final class BenchEnvironment: @unchecked Sendable {
             if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         }
         await connection.close()
+        await pinger.close()
         kill(daemon.processIdentifier, SIGKILL)
         try? FileManager.default.removeItem(atPath: directory)
     }

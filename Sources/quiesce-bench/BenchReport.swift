@@ -19,6 +19,11 @@ struct BenchReport: Codable, Sendable {
         var writers: Int
         var freezeMilliseconds: Double
         var quiesce: Statistics
+        /// A parallel Ping to the same writers, in rounds alternating with the sessions.
+        var floor: Statistics
+        /// The median window against its limit: the slowest Freeze plus two Ping floors (the
+        /// Freeze fan-out out, and the Thaw fan-out back).
+        var limitRatio: Double
         /// The same hooks, each run by its own quiesce-hook-writer.
         var hookWriters: Statistics
         /// The same number of hooks run one after another as shell scripts.
@@ -89,7 +94,8 @@ struct BenchReport: Codable, Sendable {
         }
         if let window = freezeWindow {
             text += "\n\nFreeze window, \(window.writers) writers whose Freeze takes \(format(window.freezeMilliseconds)) ms: "
-            text += "median \(format(window.quiesce.median)) ms, p99 \(format(window.quiesce.p99)) ms; "
+            text += "median \(format(window.quiesce.median)) ms, p99 \(format(window.quiesce.p99)) ms, "
+            text += "\(String(format: "%.2f", window.limitRatio))x its limit (\(format(window.freezeMilliseconds)) ms + 2 x Ping floor \(format(window.floor.median)) ms); "
             text += "\(window.writers) sequential hook scripts: \(format(window.sequentialHooksMilliseconds)) ms (\(String(format: "%.1f", window.ratio))x longer)"
             text += "\nFreeze window, \(window.writers) quiesce-hook-writers whose hook sleeps \(format(window.freezeMilliseconds)) ms at freeze: "
             text += "median \(format(window.hookWriters.median)) ms, p99 \(format(window.hookWriters.p99)) ms"

@@ -173,10 +173,10 @@ struct Run: AsyncParsableCommand {
         return timings.compactMapValues(\.uint64Value)
     }
 
-    /// One round of the floor, in ms: one connection pings every writer in parallel (at most 120
-    /// in flight, like the coordinator, under the bus's 128 pending replies).
+    /// One round of the floor, in ms: one libdbus-1 connection pings every writer in parallel
+    /// (at most 120 in flight, like the coordinator, under the bus's 128 pending replies).
     static func floorRound(_ environment: BenchEnvironment, writers: Int) async throws -> Double {
-        let connection = environment.connection
+        let connection = environment.pinger
         let started = ContinuousClock.now
         try await withThrowingTaskGroup(of: Void.self) { group in
             for index in 0..<writers {
@@ -207,9 +207,14 @@ struct Run: AsyncParsableCommand {
     private func measureFreezeWindow(_ environment: BenchEnvironment) async throws -> BenchReport.FreezeWindow {
         _ = try await environment.startWriters(windowWriters, freezeDelay: .milliseconds(freezeMs))
         var windows: [Double] = []
+        var floorSamples: [Double] = []
         for iteration in 0..<7 {
             let timings = try await Self.session(environment, expecting: windowWriters)
-            if iteration >= 2, let window = timings["freeze-window"] { windows.append(Double(window) / 1000) }
+            let ping = try await Self.floorRound(environment, writers: windowWriters)
+            if iteration >= 2, let window = timings["freeze-window"] {
+                windows.append(Double(window) / 1000)
+                floorSamples.append(ping)
+            }
         }
         // The same hooks as hook writers, one per hook, freezing in parallel.
         let hookEnvironment = try await BenchEnvironment.start()
@@ -236,8 +241,10 @@ struct Run: AsyncParsableCommand {
         while runner.isRunning { try await Task.sleep(for: .milliseconds(5)) }
         let sequential = (ContinuousClock.now - started).milliseconds
         let quiesce = Statistics(windows)
+        let floor = Statistics(floorSamples)
         return .init(
-            writers: windowWriters, freezeMilliseconds: Double(freezeMs), quiesce: quiesce, hookWriters: Statistics(hookWindows),
+            writers: windowWriters, freezeMilliseconds: Double(freezeMs), quiesce: quiesce, floor: floor,
+            limitRatio: quiesce.median / (Double(freezeMs) + 2 * floor.median), hookWriters: Statistics(hookWindows),
             sequentialHooksMilliseconds: sequential, ratio: sequential / quiesce.median
         )
     }

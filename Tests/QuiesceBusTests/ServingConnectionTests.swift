@@ -221,7 +221,7 @@ struct ServingConnectionTests {
         }
     }
 
-    @Test("Thousands of calls from many tasks at once each get their own reply (replies that beat their notify function included)")
+    @Test("Thousands of calls from many tasks at once each get their own reply, none lost")
     func manyCallsAtOnce() async throws {
         let served = try await Served.start()
         let callee = try await ServingConnection.connect(to: .address(served.bus.address))
