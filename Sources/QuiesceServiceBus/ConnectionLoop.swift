@@ -119,8 +119,8 @@ final class ConnectionLoop: @unchecked Sendable {
         return 1
     }
 
-    /// A timeout was added or changed: the loop needs waking only if it polls past it (every
-    /// call adds one, from the thread that makes it).
+    /// A timeout was added or changed: the loop needs waking only if it polls past it (the loop
+    /// sends calls itself, but libdbus-1 may add a timeout from any thread that sends).
     private func timeoutChanged(_ timeout: OpaquePointer) -> dbus_bool_t {
         let enabled = dbus_timeout_get_enabled(timeout) != 0
         let due = ContinuousClock.now + .milliseconds(Int64(dbus_timeout_get_interval(timeout)))

@@ -121,14 +121,14 @@ public final class ServedObject: Sendable {
     }
 
     /// Answers a method call to this object: the interface's methods go to the handler in a
-    /// task of their own, whose reply is written from that task. `children` are the nodes below
-    /// the object that `Introspect` lists.
-    func received(_ message: OpaquePointer, children: [String]) {
+    /// task of their own, whose reply is written from that task. `children` gives the nodes
+    /// below the object that `Introspect` lists (looked up only for `Introspect`).
+    func received(_ message: OpaquePointer, children: () -> [String]) {
         let interfaceName = dbus_message_get_interface(message).map { String(cString: $0) }
         let member = dbus_message_get_member(message).map { String(cString: $0) } ?? ""
         let signature = dbus_message_get_signature(message).map { String(cString: $0) } ?? ""
         if Self.isIntrospect(message) {
-            handle.reply(to: message, [.string(Self.introspectionHeader + "<node>\n" + Self.standardInterfaces + interface.introspectionXML + Self.nodes(children) + "</node>\n")])
+            handle.reply(to: message, [.string(Self.introspectionHeader + "<node>\n" + Self.standardInterfaces + interface.introspectionXML + Self.nodes(children()) + "</node>\n")])
         } else if interfaceName == Self.propertiesInterface {
             answerProperties(message, member: member, signature: signature)
         } else if interfaceName == nil || interfaceName == interface.name {

@@ -81,7 +81,7 @@ public final class ServingConnection: BusCalling {
         case MessageType.methodCall:
             guard let path = dbus_message_get_path(message).map({ String(cString: $0) }) else { return DBUS_HANDLER_RESULT_NOT_YET_HANDLED }
             if let object = objects.withLock({ $0[path] }) {
-                object.received(message, children: childNodes(under: path))
+                object.received(message) { self.childNodes(under: path) }
                 return DBUS_HANDLER_RESULT_HANDLED
             }
             let children = childNodes(under: path)

@@ -114,10 +114,14 @@ struct ExecBackupTests {
         try await Harness.with { harness in
             try await harness.startCoordinator()
             let volume = try harness.folder("volume")
+            // The second backup is of another volume: its events never queue behind the slow
+            // writer's Freeze, so it reaches its snapshot while the first still takes its own.
+            let other = try harness.folder("other")
+            try "data\n".write(toFile: other + "/file.txt", atomically: true, encoding: .utf8)
             let slow = try await harness.startFlakyWriter("slow", volume: volume, ["--at", "Freeze", "--mode", "slow", "--delay-ms", "2000", "--times", "1"])
             let first = Task { try await harness.quiescectl(["backup", "--volume", volume, "--exec", "--", "/bin/true"]) }
             try await Harness.waitUntil("the first backup is frozen") { events(of: slow).contains("Freeze") }
-            let second = try await harness.quiescectl(["backup", "--volume", volume, "--busy-wait", "30", "--exec", "--", "/bin/true"])
+            let second = try await harness.quiescectl(["backup", "--volume", other, "--busy-wait", "30", "--exec", "--", "/bin/true"])
             #expect(second.status == 0, "\(second.stderr)")
             #expect(second.stderr.contains("another backup is taking its snapshot (Busy): waiting"), "\(second.stderr)")
             #expect(try await first.value.status == 0)
