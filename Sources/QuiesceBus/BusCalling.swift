@@ -75,7 +75,8 @@ extension BusCalling {
     private static var bus: String { "org.freedesktop.DBus" }
     private static var busPath: String { "/org/freedesktop/DBus" }
 
-    private func callBus(_ method: String, _ arguments: [BusValue] = [], timeout: Duration = .seconds(25)) async throws -> [BusValue] {
+    /// Calls a method of the bus itself (`org.freedesktop.DBus`).
+    package func callBus(_ method: String, _ arguments: [BusValue] = [], timeout: Duration = .seconds(25)) async throws -> [BusValue] {
         try await call(destination: Self.bus, path: Self.busPath, interface: Self.bus, method: method, arguments: arguments, timeout: timeout)
     }
 

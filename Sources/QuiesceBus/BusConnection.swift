@@ -3,8 +3,9 @@ internal import CGLib
 /// A connection to a D-Bus message bus, driven by GDBus on a dedicated thread.
 ///
 /// Every method is safe to call from any task; none blocks the bus thread. Replies to calls
-/// made with ``call(destination:path:interface:method:arguments:timeout:)`` and incoming
-/// method calls on exported objects are delivered as async Swift.
+/// made with ``call(destination:path:interface:method:arguments:timeout:)`` and signals are
+/// delivered as async Swift. What requesters and tools use; processes that serve objects
+/// (writers, quiesced) use the libdbus-1 connection of `QuiesceServiceBus`.
 public final class BusConnection: BusCalling {
     /// The bus this connection is on.
     public let address: BusAddress
@@ -13,8 +14,6 @@ public final class BusConnection: BusCalling {
 
     let loop: MainLoopThread
     let connection: GLibPointer
-    /// Routes calls of exported interfaces from GDBus's worker thread (see ``MethodCallRouter``).
-    let router = MethodCallRouter()
     private let closure = ClosedLatch()
 
     private init(address: BusAddress, uniqueName: String, loop: MainLoopThread, connection: GLibPointer) {
@@ -42,7 +41,6 @@ public final class BusConnection: BusCalling {
             }
             let uniqueName = String(cString: g_dbus_connection_get_unique_name(connection.raw))
             let bus = BusConnection(address: address, uniqueName: uniqueName, loop: loop, connection: connection)
-            bus.router.install(on: connection)
             try await bus.watchClosed()
             return bus
         } catch {
@@ -129,21 +127,6 @@ public final class BusConnection: BusCalling {
         let (seconds, attoseconds) = duration.components
         let milliseconds = seconds * 1000 + attoseconds / 1_000_000_000_000_000
         return Int32(clamping: max(1, milliseconds))
-    }
-
-    /// Emits a signal from `path`.
-    public func emitSignal(
-        path: String,
-        interface: String,
-        name: String,
-        arguments: [BusValue],
-        destination: String? = nil
-    ) throws {
-        var error: UnsafeMutablePointer<GError>?
-        let ok = g_dbus_connection_emit_signal(
-            connection.raw, destination, path, interface, name, BusValue.makeTuple(arguments), &error
-        )
-        if ok == 0 { throw BusError(consuming: error!) }
     }
 
     /// Whether the connection has been closed (by ``close()`` or because the bus went away).

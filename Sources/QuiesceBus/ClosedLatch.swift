@@ -1,7 +1,7 @@
 import Synchronization
 
 /// Whether a bus connection has closed, and the tasks waiting until it does. Shared by
-/// ``BusConnection`` (GDBus) and the writers' libdbus-1 connection.
+/// ``BusConnection`` (GDBus) and the libdbus-1 connection of `QuiesceServiceBus`.
 package final class ClosedLatch: Sendable {
     private struct State {
         var isClosed = false

@@ -1,16 +1,13 @@
 internal import CGLib
 
 /// One D-Bus interface parsed from introspection XML, ready to be exported.
-public final class InterfaceDescription: @unchecked Sendable {
+public final class InterfaceDescription: Sendable {
     /// The interface name, e.g. `org.quiesce.Writer1`.
     public let name: String
     /// Each method's input signature (its in-arguments' types, concatenated).
     public let inputSignatures: [String: String]
     /// The interface's `<interface>` element, as an `Introspect` reply carries it.
     public let introspectionXML: String
-
-    private let node: UnsafeMutablePointer<GDBusNodeInfo>
-    let info: UnsafeMutablePointer<GDBusInterfaceInfo>
 
     /// Parses `xml` and picks the interface called `name`.
     public init(xml: String, name: String) throws {
@@ -22,8 +19,7 @@ public final class InterfaceDescription: @unchecked Sendable {
             g_dbus_node_info_unref(node)
             throw BusError(name: BusError.invalidArgs, message: "the XML does not declare interface \(name)")
         }
-        self.node = node
-        self.info = info
+        defer { g_dbus_node_info_unref(node) }
         self.name = name
         var signatures: [String: String] = [:]
         var index = 0
@@ -50,9 +46,5 @@ public final class InterfaceDescription: @unchecked Sendable {
             index += 1
         }
         return result
-    }
-
-    deinit {
-        g_dbus_node_info_unref(node)
     }
 }

@@ -223,10 +223,6 @@ public final class ServingConnection: BusCalling {
         for entry in entries where entry.filter.matches(signal) { entry.handler(signal) }
     }
 
-    private func callBus(_ method: String, _ arguments: [BusValue]) async throws -> [BusValue] {
-        try await call(destination: "org.freedesktop.DBus", path: "/org/freedesktop/DBus", interface: "org.freedesktop.DBus", method: method, arguments: arguments)
-    }
-
     /// Calls a method of the bus without waiting for (or asking for) a reply.
     private func sendToBus(_ method: String, _ arguments: [BusValue]) {
         guard let message = dbus_message_new_method_call("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", method) else { return }

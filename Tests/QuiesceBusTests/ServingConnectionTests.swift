@@ -38,13 +38,11 @@ private struct Served {
 
 @Suite("Serving connection (libdbus-1, the writers' bus) on a private dbus-daemon")
 struct ServingConnectionTests {
-    @Test("Values of every D-Bus type arrive unchanged: served to a GDBus caller, and in replies to its own calls", arguments: BusConnectionTests.values)
+    @Test("Values of every D-Bus type arrive unchanged between two libdbus-1 connections (quiesced and a writer)", arguments: BusConnectionTests.values)
     func roundTrip(value: BusValue) async throws {
         let served = try await Served.start()
-        #expect(try await served.call("Echo", [.variant(value)]) == [.variant(value)])
-        // The other way: a GDBus object answers a call made on libdbus-1.
-        _ = try await served.client.export(path: "/echo", interface: try TestInterface.description(), handler: TestInterface.handler)
-        let reply = try await served.server.call(destination: served.client.uniqueName, path: "/echo", interface: TestInterface.name, method: "Echo", arguments: [.variant(value)])
+        let caller = try await ServingConnection.connect(to: .address(served.bus.address))
+        let reply = try await caller.call(destination: served.server.uniqueName, path: "/test", interface: TestInterface.name, method: "Echo", arguments: [.variant(value)])
         #expect(reply == [.variant(value)])
     }
 
@@ -137,36 +135,37 @@ struct ServingConnectionTests {
         _ = try await Harness.waitUntil("both signals arrive", timeout: .seconds(5)) { heard.withLock { $0.count == 2 } }
         #expect(heard.withLock { $0 } == [.uint32(1), .uint32(2)])
 
-        // GDBus emits, libdbus-1 subscriptions pick what they asked for.
+        // Another libdbus-1 connection emits; subscriptions pick what they asked for.
+        let emitter = try await ServingConnection.connect(to: .address(served.bus.address))
         let byPath = Mutex<[String]>([]), byNamespace = Mutex<[String]>([]), exact = Mutex<[String]>([])
         let subscriptions = [
             try await served.server.subscribe(interface: TestInterface.name, member: "Ping", path: "/one") { signal in byPath.withLock { $0.append(signal.path) } },
             try await served.server.subscribe(interface: "org.quiesce.Named1", arg0: "org.quiesce.Writer", arg0IsNamespace: true) { signal in
                 byNamespace.withLock { $0.append(signal.arguments[0].stringValue ?? "") }
             },
-            try await served.server.subscribe(sender: served.client.uniqueName, interface: "org.quiesce.Named1", arg0: "org.quiesce.Writer") { signal in
+            try await served.server.subscribe(sender: emitter.uniqueName, interface: "org.quiesce.Named1", arg0: "org.quiesce.Writer") { signal in
                 exact.withLock { $0.append(signal.arguments[0].stringValue ?? "") }
             },
         ]
         for path in ["/one", "/two", "/one"] {
-            try served.client.emitSignal(path: path, interface: TestInterface.name, name: "Ping", arguments: [.uint32(0)])
+            try emitter.emitSignal(path: path, interface: TestInterface.name, name: "Ping", arguments: [.uint32(0)])
         }
         for name in ["org.quiesce.Writer", "org.quiesce.Writer.notes", "org.quiesce.WriterX", "org.other"] {
-            try served.client.emitSignal(path: "/named", interface: "org.quiesce.Named1", name: "Named", arguments: [.string(name)])
+            try emitter.emitSignal(path: "/named", interface: "org.quiesce.Named1", name: "Named", arguments: [.string(name)])
         }
-        try served.client.emitSignal(path: "/named", interface: "org.quiesce.Named1", name: "Named", arguments: [.string("end")])
+        try emitter.emitSignal(path: "/named", interface: "org.quiesce.Named1", name: "Named", arguments: [.string("end")])
         let end = try await served.server.subscribe(interface: "org.quiesce.Named1", arg0: "end") { _ in }
         defer { end.cancel() }
         _ = try await Harness.waitUntil("the signals arrive", timeout: .seconds(5)) { byNamespace.withLock { $0.count == 2 } && byPath.withLock { $0.count == 2 } }
         // The last signal went out after the others: once a Ping to ourselves returns, all are in.
-        _ = try await served.server.call(destination: served.client.uniqueName, path: "/", interface: "org.freedesktop.DBus.Peer", method: "Ping")
+        _ = try await served.server.call(destination: emitter.uniqueName, path: "/", interface: "org.freedesktop.DBus.Peer", method: "Ping")
         #expect(byPath.withLock { $0 } == ["/one", "/one"])
         #expect(byNamespace.withLock { $0 } == ["org.quiesce.Writer", "org.quiesce.Writer.notes"])
         #expect(exact.withLock { $0 } == ["org.quiesce.Writer"])
         subscriptions.forEach { $0.cancel() }
         subscriptions.forEach { $0.cancel() }  // twice is harmless
-        try served.client.emitSignal(path: "/one", interface: TestInterface.name, name: "Ping", arguments: [.uint32(0)])
-        _ = try await served.server.call(destination: served.client.uniqueName, path: "/", interface: "org.freedesktop.DBus.Peer", method: "Ping")
+        try emitter.emitSignal(path: "/one", interface: TestInterface.name, name: "Ping", arguments: [.uint32(0)])
+        _ = try await served.server.call(destination: emitter.uniqueName, path: "/", interface: "org.freedesktop.DBus.Peer", method: "Ping")
         try await Task.sleep(for: .milliseconds(100))
         #expect(byPath.withLock { $0.count } == 2, "nothing after cancel")
     }
@@ -174,11 +173,11 @@ struct ServingConnectionTests {
     @Test("A call from libdbus-1 ends as its caller needs: a timeout is a timeout, a peer that leaves is gone, a cancelled task stops waiting, a malformed name is refused")
     func callOutcomes() async throws {
         let served = try await Served.start()
-        let gdbusObject = "/slow"
-        _ = try await served.client.export(path: gdbusObject, interface: try TestInterface.description(), handler: TestInterface.handler)
+        let callee = try await ServingConnection.connect(to: .address(served.bus.address))
+        _ = try callee.export(path: "/test", interface: try TestInterface.description(), handler: TestInterface.handler)
         let sleep: @Sendable (UInt32, Duration) async throws -> [BusValue] = { milliseconds, timeout in
             try await served.server.call(
-                destination: served.client.uniqueName, path: gdbusObject, interface: TestInterface.name, method: "Sleep", arguments: [.uint32(milliseconds)], timeout: timeout
+                destination: callee.uniqueName, path: "/test", interface: TestInterface.name, method: "Sleep", arguments: [.uint32(milliseconds)], timeout: timeout
             )
         }
         do {

@@ -1,6 +1,6 @@
 import QuiesceBus
 
-/// The small interface the bus tests export, on GDBus and on libdbus-1 alike.
+/// The small interface the bus tests export (on libdbus-1, as writers and quiesced do).
 enum TestInterface {
     static let name = "org.quiesce.Test1"
 

@@ -1,34 +1,34 @@
+import QuiesceBus
 import Synchronization
 
 /// The property values of an exported object, changed under one lock so that announcements go
-/// out in the order the changes happened. Shared by ``ExportedObject`` (GDBus) and the writers'
-/// libdbus-1 objects.
-package final class PropertyValues: Sendable {
+/// out in the order the changes happened (a ``ServedObject``'s).
+final class PropertyValues: Sendable {
     private let values: Mutex<[String: BusValue]>
 
     /// Values starting with `initial`.
-    package init(_ initial: [String: BusValue]) {
+    init(_ initial: [String: BusValue]) {
         values = Mutex(initial)
     }
 
     /// The current value of a property.
-    package func value(_ name: String) -> BusValue? {
+    func value(_ name: String) -> BusValue? {
         values.withLock { $0[name] }
     }
 
     /// Every property and its current value.
-    package var all: [String: BusValue] {
+    var all: [String: BusValue] {
         values.withLock { $0 }
     }
 
     /// Sets `changes` and returns the names whose value changed.
-    package func set(_ changes: [String: BusValue]) -> Set<String> {
+    func set(_ changes: [String: BusValue]) -> Set<String> {
         values.withLock { Self.apply(changes, to: &$0) }
     }
 
     /// Sets `changes` and hands those whose value changed to `announce`, under the lock
     /// (not called when nothing changed).
-    package func set(_ changes: [String: BusValue], announcing announce: ([String: BusValue]) -> Void) {
+    func set(_ changes: [String: BusValue], announcing announce: ([String: BusValue]) -> Void) {
         values.withLock { values in
             let changed = Self.apply(changes, to: &values)
             if !changed.isEmpty { announce(values.filter { changed.contains($0.key) }) }
@@ -37,7 +37,7 @@ package final class PropertyValues: Sendable {
 
     /// Hands the current values of `names` to `announce`, under the lock (not called when none
     /// of them exists).
-    package func announce(_ names: Set<String>, with announce: ([String: BusValue]) -> Void) {
+    func announce(_ names: Set<String>, with announce: ([String: BusValue]) -> Void) {
         values.withLock { values in
             let current = values.filter { names.contains($0.key) }
             if !current.isEmpty { announce(current) }
