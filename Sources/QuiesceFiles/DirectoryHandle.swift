@@ -161,11 +161,12 @@ extension DirectoryHandle {
     /// see ``openOwnDirectory(_:mode:)``.)
     public static func make(absolute path: String, mode: mode_t, parentMode: mode_t) throws -> (DirectoryHandle, created: Bool) {
         guard path.hasPrefix("/") else { throw FileError("create", path, reason: "the path is not absolute") }
-        let elements = path.split(separator: "/").map(String.init)
+        // By bytes: a `/` before a combining mark is one character to Swift, a separator to the kernel.
+        let elements = path.utf8.split(separator: UInt8(ascii: "/")).map(Array.init)
         var directory = try DirectoryHandle.open(absolute: "/")
         var created = false
         for (index, element) in elements.enumerated() {
-            guard let name = FileName(element) else { throw FileError("create", path, reason: "it has a '.' or '..' element") }
+            guard let name = FileName(bytes: element) else { throw FileError("create", path, reason: "it has a '.' or '..' element") }
             created = false
             if try directory.status(name) == nil {
                 do {

@@ -29,11 +29,11 @@ public struct FileAccess: Sendable {
     private func check(_ path: String, last bits: mode_t) throws -> Bool {
         guard uid != 0 else { return true }
         var prefix = ""
-        let elements = path.split(separator: "/")
+        let elements = path.utf8.split(separator: UInt8(ascii: "/"))  // by bytes, as the kernel splits
         var directory = try DirectoryHandle.open(absolute: "/")
         for element in elements {
             guard allows(try directory.status(), 0o1) else { return false }
-            prefix += "/" + element
+            prefix += "/" + String(decoding: element, as: UTF8.self)
             directory = try DirectoryHandle.open(absolute: prefix)
         }
         return allows(try directory.status(), bits)

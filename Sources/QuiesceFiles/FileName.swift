@@ -69,9 +69,9 @@ public struct RelativePath: Hashable, Sendable, Comparable, CustomStringConverti
 
     /// Parses `a/b/c`; `nil` when it is empty, absolute, or has an empty, `.` or `..` element.
     public init?(_ string: String) {
-        let parts = string.split(separator: "/", omittingEmptySubsequences: false)
-        let names = parts.compactMap { FileName(String($0)) }
-        guard !string.hasPrefix("/"), !names.isEmpty, names.count == parts.count else { return nil }
+        let parts = string.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)  // by bytes, as the kernel splits
+        let names = parts.compactMap { FileName(bytes: Array($0)) }
+        guard string.utf8.first != UInt8(ascii: "/"), !names.isEmpty, names.count == parts.count else { return nil }
         self.elements = names
     }
 

@@ -101,7 +101,7 @@ public struct RestorePlan: Sendable {
                     record.components.compactMap { record.metadata.component($0.fullPath) }.flatMap(\.files)
                 }.filter { file in
                     // The innermost volume holding the file set.
-                    snapshotVolumes.map(\.volume).filter { PathRules.contains($0, file.path) }.max { $0.count < $1.count } == volume.volume
+                    snapshotVolumes.map(\.volume).filter { PathRules.contains($0, file.path) }.max { $0.utf8.count < $1.utf8.count } == volume.volume
                 }
                 guard !specs.isEmpty else { continue }
                 let backupData = try folder.openDirectory(RelativePath(volume.dataPath)!)

@@ -52,15 +52,15 @@ public struct WriterSession: Sendable, Hashable {
     /// Where the restore puts the file or directory `path`: `path` itself for an original
     /// restore, else its place below the alternate location of its volume.
     public func restoredPath(of path: String) -> String {
-        guard let volume = alternateLocations.keys.filter({ PathRules.contains($0, path) }).max(by: { $0.count < $1.count }) else { return path }
-        return alternateLocations[volume]! + String(path.dropFirst(volume == "/" ? 0 : volume.count))
+        guard let volume = alternateLocations.keys.filter({ PathRules.contains($0, path) }).max(by: { $0.utf8.count < $1.utf8.count }) else { return path }
+        return alternateLocations[volume]! + String(decoding: path.utf8.dropFirst(volume == "/" ? 0 : volume.utf8.count), as: UTF8.self)
     }
 
     /// Whether the snapshot holds every one of `paths` as of one instant: they lie on volumes of
     /// one snapshot group. Then the files are as after a power cut (crash-consistent together),
     /// and an application that recovers from a crash needs no backup mode.
     public func isOneInstant(_ paths: [String]) -> Bool {
-        let groups = paths.map { path in volumes.filter { PathRules.contains($0, path) }.max { $0.count < $1.count }.flatMap { snapshotGroups[$0] } }
+        let groups = paths.map { path in volumes.filter { PathRules.contains($0, path) }.max { $0.utf8.count < $1.utf8.count }.flatMap { snapshotGroups[$0] } }
         guard let first = groups.first, let group = first else { return false }
         return groups.allSatisfy { $0 == group }
     }

@@ -84,6 +84,9 @@ struct TreeCopyTests {
         #expect(RelativePath("/etc") == nil)
         #expect(RelativePath("a//b") == nil)
         #expect(RelativePath("a/b")?.elements.count == 2)
+        // A `/` before a combining mark separates elements, as for the kernel.
+        #expect(RelativePath("a/\u{301}b")?.elements.map(\.bytes) == [[0x61], [0xCC, 0x81, 0x62]])
+        #expect(RelativePath("a/../\u{301}b") == nil)
     }
 
     @Test("Removing a tree removes a symlink in it, not what it points to")

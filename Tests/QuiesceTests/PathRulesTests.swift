@@ -21,6 +21,20 @@ struct PathRulesTests {
         #expect(PathRules.contains("/", "/anything"))
     }
 
+    /// To Swift, `/` followed by a combining mark is one character, not a separator; to the
+    /// kernel it is a separator. The rules follow the kernel.
+    @Test("A '/' before a combining mark is a separator, as for the kernel")
+    func combiningMarks() {
+        #expect(!PathRules.isAbsoluteNormalized("/srv/../\u{301}etc"))  // `..` is an element
+        #expect(!PathRules.isAbsoluteNormalized("/srv//\u{301}x"))
+        #expect(!PathRules.isRelativeNormalized("a/../\u{301}b"))
+        #expect(PathRules.isAbsoluteNormalized("/srv/\u{301}x"))
+        #expect(PathRules.contains("/srv", "/srv/\u{301}x"))
+        #expect(!PathRules.contains("/srv/e\u{301}", "/srv/\u{e9}/x"))  // canonically equal, other bytes
+        #expect(PathRules.relative("/srv/\u{301}x/y", to: "/srv") == "\u{301}x/y")
+        #expect(PathRules.relative("/\u{301}x", to: "/") == "\u{301}x")
+    }
+
     @Test("Writer names are one element of a bus name")
     func writerNames() {
         #expect(BusNames.isValidWriterName("notes"))
