@@ -127,6 +127,13 @@ public enum Wire {
         return result
     }
 
+    /// The entries of an `a{sv}` in the order they came, each value out of its variant (what a
+    /// generated key set reads, without building a dictionary first; a repeated key's last
+    /// value wins, as in ``vardict(_:_:)``).
+    public static func vardictEntries(_ value: BusValue, _ what: String) throws(QuiesceError) -> [(String, BusValue)] {
+        try entries(value, what, "a dictionary a{sv}").map { ($0.0, $0.1.unwrapped) }
+    }
+
     /// `a{sa{sv}}`, each value read by `read`.
     public static func vardicts<T>(_ value: BusValue, _ what: String, _ read: (BusValue) throws -> T) throws(QuiesceError) -> [String: T] {
         var result: [String: T] = [:]

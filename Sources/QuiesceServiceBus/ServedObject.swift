@@ -111,8 +111,11 @@ public final class ServedObject: Sendable {
 
     /// Whether `message` is a call of `Introspect` (with or without its interface).
     static func isIntrospect(_ message: OpaquePointer) -> Bool {
-        let interface = dbus_message_get_interface(message).map { String(cString: $0) }
-        return (interface == nil || interface == introspectableInterface) && dbus_message_has_member(message, "Introspect") != 0
+        isIntrospect(interface: dbus_message_get_interface(message).map { String(cString: $0) }, member: dbus_message_get_member(message).map { String(cString: $0) })
+    }
+
+    private static func isIntrospect(interface: String?, member: String?) -> Bool {
+        member == "Introspect" && (interface == nil || interface == introspectableInterface)
     }
 
     /// `<node name="…"/>` for each child node, as `Introspect` lists them.
@@ -127,7 +130,7 @@ public final class ServedObject: Sendable {
         let interfaceName = dbus_message_get_interface(message).map { String(cString: $0) }
         let member = dbus_message_get_member(message).map { String(cString: $0) } ?? ""
         let signature = dbus_message_get_signature(message).map { String(cString: $0) } ?? ""
-        if Self.isIntrospect(message) {
+        if Self.isIntrospect(interface: interfaceName, member: member) {
             handle.reply(to: message, [.string(Self.introspectionHeader + "<node>\n" + Self.standardInterfaces + interface.introspectionXML + Self.nodes(children()) + "</node>\n")])
         } else if interfaceName == Self.propertiesInterface {
             answerProperties(message, member: member, signature: signature)

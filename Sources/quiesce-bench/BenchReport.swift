@@ -24,6 +24,9 @@ struct BenchReport: Codable, Sendable {
         /// The median window against its limit: the slowest Freeze plus two Ping floors (the
         /// Freeze fan-out out, and the Thaw fan-out back).
         var limitRatio: Double
+        /// Where the window goes: the median of the Freeze fan-out (sent to the last reply), the
+        /// snapshot and the Thaw fan-out, in ms.
+        var steps: [String: Double]
         /// The same hooks, each run by its own quiesce-hook-writer.
         var hookWriters: Statistics
         /// The same number of hooks run one after another as shell scripts.
@@ -96,6 +99,7 @@ struct BenchReport: Codable, Sendable {
             text += "\n\nFreeze window, \(window.writers) writers whose Freeze takes \(format(window.freezeMilliseconds)) ms: "
             text += "median \(format(window.quiesce.median)) ms, p99 \(format(window.quiesce.p99)) ms, "
             text += "\(String(format: "%.2f", window.limitRatio))x its limit (\(format(window.freezeMilliseconds)) ms + 2 x Ping floor \(format(window.floor.median)) ms); "
+            text += "Freeze \(format(window.steps["Freeze"] ?? 0)) ms, snapshot \(format(window.steps["snapshot"] ?? 0)) ms, Thaw \(format(window.steps["Thaw"] ?? 0)) ms; "
             text += "\(window.writers) sequential hook scripts: \(format(window.sequentialHooksMilliseconds)) ms (\(String(format: "%.1f", window.ratio))x longer)"
             text += "\nFreeze window, \(window.writers) quiesce-hook-writers whose hook sleeps \(format(window.freezeMilliseconds)) ms at freeze: "
             text += "median \(format(window.hookWriters.median)) ms, p99 \(format(window.hookWriters.p99)) ms"

@@ -208,12 +208,14 @@ struct Run: AsyncParsableCommand {
         _ = try await environment.startWriters(windowWriters, freezeDelay: .milliseconds(freezeMs))
         var windows: [Double] = []
         var floorSamples: [Double] = []
+        var stepSamples: [String: [Double]] = [:]
         for iteration in 0..<7 {
             let timings = try await Self.session(environment, expecting: windowWriters)
             let ping = try await Self.floorRound(environment, writers: windowWriters)
             if iteration >= 2, let window = timings["freeze-window"] {
                 windows.append(Double(window) / 1000)
                 floorSamples.append(ping)
+                for step in ["Freeze", "snapshot", "Thaw"] { stepSamples[step, default: []].append(Double(timings[step] ?? 0) / 1000) }
             }
         }
         // The same hooks as hook writers, one per hook, freezing in parallel.
@@ -244,7 +246,7 @@ struct Run: AsyncParsableCommand {
         let floor = Statistics(floorSamples)
         return .init(
             writers: windowWriters, freezeMilliseconds: Double(freezeMs), quiesce: quiesce, floor: floor,
-            limitRatio: quiesce.median / (Double(freezeMs) + 2 * floor.median), hookWriters: Statistics(hookWindows),
+            limitRatio: quiesce.median / (Double(freezeMs) + 2 * floor.median), steps: stepSamples.mapValues { Statistics($0).median }, hookWriters: Statistics(hookWindows),
             sequentialHooksMilliseconds: sequential, ratio: sequential / quiesce.median
         )
     }

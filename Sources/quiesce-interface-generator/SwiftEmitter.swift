@@ -118,7 +118,7 @@ struct SwiftEmitter {
             out += "        /// The dictionary sent on the bus: empty.\n        public var busValue: BusValue { .vardict([:]) }\n    }\n\n"
             return out
         }
-        out += "            for (key, value) in try Wire.vardict(busValue, \(Naming.literal(keySet.name))) {\n"
+        out += "            for (key, value) in try Wire.vardictEntries(busValue, \(Naming.literal(keySet.name))) {\n"
         out += "                switch key {\n"
         for (key, type) in zip(keySet.keys, types) {
             out += "                case \(Naming.literal(key.key)): \(key.fieldName) = \(type.decode("value", what: key.key))\n"
@@ -129,12 +129,13 @@ struct SwiftEmitter {
             out += "                default: continue\n"
         }
         out += "                }\n            }\n        }\n\n"
-        out += "        /// The dictionary sent on the bus: the keys that are set.\n"
-        out += "        public var busValue: BusValue {\n            var entries: [String: BusValue] = [:]\n"
-        for (key, type) in zip(keySet.keys, types) {
-            out += "            if let \(key.fieldName) { entries[\(Naming.literal(key.key))] = \(type.encode(key.fieldName)) }\n"
+        out += "        /// The dictionary sent on the bus: the keys that are set, sorted (as `BusValue.vardict` sorts).\n"
+        out += "        public var busValue: BusValue {\n            var entries: [BusValue.DictionaryEntry] = []\n"
+        out += "            entries.reserveCapacity(\(keySet.keys.count))\n"
+        for (key, type) in zip(keySet.keys, types).sorted(by: { $0.0.key < $1.0.key }) {
+            out += "            if let \(key.fieldName) { entries.append(.init(key: .string(\(Naming.literal(key.key))), value: .variant(\(type.encode(key.fieldName))))) }\n"
         }
-        out += "            return .vardict(entries)\n        }\n    }\n\n"
+        out += "            return .dictionary(keyType: \"s\", valueType: \"v\", entries)\n        }\n    }\n\n"
         return out
     }
 

@@ -35,6 +35,15 @@ struct PathRulesTests {
         #expect(PathRules.relative("/\u{301}x", to: "/") == "\u{301}x")
     }
 
+    @Test("Ids are 1 to 64 ASCII letters, digits, '-' or '_'")
+    func ids() {
+        #expect(Identifiers.isValid("Ab-_09z"))
+        #expect(Identifiers.isValid(String(repeating: "Z", count: 64)))
+        for bad in ["", String(repeating: "a", count: 65), "a.b", "a b", "a/b", "\u{e9}", "a@", "a[", "a`", "a{"] {
+            #expect(!Identifiers.isValid(bad), "\(bad)")
+        }
+    }
+
     @Test("Writer names are one element of a bus name")
     func writerNames() {
         #expect(BusNames.isValidWriterName("notes"))
