@@ -33,6 +33,8 @@ struct BenchmarkTests {
             #expect((window["sequential-hooks-milliseconds"] as? Double ?? 0) >= 60)
             #expect((window["floor"] as? [String: Any])?["samples"] as? Int == 5, "a Ping floor beside every measured window")
             #expect((window["limit-ratio"] as? Double ?? 0) > 0, "the window against its limit: \(window)")
+            let steps = try #require(window["steps"] as? [String: Double])
+            #expect((steps["Freeze"] ?? 0) >= 20 && (steps["Thaw"] ?? 0) > 0 && steps["snapshot"] != nil, "where the window goes: \(steps)")
             let hookWriters = try #require(window["hook-writers"] as? [String: Any])
             #expect(hookWriters["samples"] as? Int == 5)
             #expect((hookWriters["median"] as? Double ?? 0) >= 20, "each hook sleeps 20 ms at freeze")
