@@ -5,11 +5,13 @@
  * Its "application" appends one line to DATA/journal.log every 20 ms (--journal-interval-ms;
  * 0: no journal); Freeze holds the
  * appends until Thaw or Abort (or until the lease runs out, or quiesced leaves the bus).
- * It prints one JSON line per event it receives on standard output, for tests.
+ * It prints one JSON line per event it receives on standard output, for tests. With
+ * --freeze-delay-ms, Freeze takes that long before it answers (an application flushing; the
+ * benchmark's freeze window), holding this single-threaded writer meanwhile.
  *
  *   quiesce-c-writer --address ADDRESS --name NAME --data DIR [--level front-end|back-end|system]
  *                    [--freeze-timeout-ms N] [--journal-interval-ms N] [--veto EVENT:CODE:MESSAGE]
- *                    [--component-message EVENT:MESSAGE] [--interface-xml FILE]
+ *                    [--component-message EVENT:MESSAGE] [--interface-xml FILE] [--freeze-delay-ms N]
  *
  * Build: cc -o quiesce-c-writer c_writer.c $(pkg-config --cflags --libs dbus-1)
  */
@@ -34,7 +36,7 @@
 static struct {
     const char *name, *data, *level, *veto, *component_message, *interface_xml;
     char class_id[64], instance_id[64];
-    unsigned freeze_timeout_ms, journal_interval_ms;
+    unsigned freeze_timeout_ms, journal_interval_ms, freeze_delay_ms;
 } config = {.level = "back-end", .freeze_timeout_ms = 60000, .journal_interval_ms = 20, .class_id = "d4c1b2a3-0f1e-4d2c-9b8a-7c6d5e4f3a21"};
 
 struct session {
@@ -392,6 +394,10 @@ static DBusMessage *handle_event(DBusMessage *message, const char *event) {
         if (strcmp(event, "Freeze") == 0) {
             s->frozen = 1;
             s->lease_deadline_ms = now_ms() + (options.lease_ms ? options.lease_ms : config.freeze_timeout_ms);
+            if (config.freeze_delay_ms) {
+                struct timespec delay = {config.freeze_delay_ms / 1000, (long)(config.freeze_delay_ms % 1000) * 1000000L};
+                while (nanosleep(&delay, &delay) != 0 && errno == EINTR) {}
+            }
         }
         if (strcmp(event, "Thaw") == 0 || strcmp(event, "Abort") == 0) s->frozen = 0;
         if (strcmp(event, "PrepareForBackup") == 0) snprintf(metadata, sizeof metadata, "journal lines at PrepareForBackup: %ld", journal_lines);
@@ -624,7 +630,7 @@ static void on_terminate(int signal) {
 static void usage(void) {
     fprintf(stderr, "usage: quiesce-c-writer --address ADDRESS --name NAME --data DIR [--level LEVEL] [--freeze-timeout-ms N]\n"
                     "                        [--journal-interval-ms N] [--veto EVENT:CODE:MESSAGE] [--component-message EVENT:MESSAGE]\n"
-                    "                        [--interface-xml FILE]\n");
+                    "                        [--interface-xml FILE] [--freeze-delay-ms N]\n");
     exit(64);
 }
 
@@ -634,7 +640,7 @@ int main(int argc, char **argv) {
         {"address", required_argument, 0, 'a'}, {"name", required_argument, 0, 'n'}, {"data", required_argument, 0, 'd'},
         {"level", required_argument, 0, 'l'}, {"freeze-timeout-ms", required_argument, 0, 't'}, {"veto", required_argument, 0, 'v'},
         {"component-message", required_argument, 0, 'c'}, {"interface-xml", required_argument, 0, 'x'},
-        {"journal-interval-ms", required_argument, 0, 'j'}, {0, 0, 0, 0},
+        {"journal-interval-ms", required_argument, 0, 'j'}, {"freeze-delay-ms", required_argument, 0, 'f'}, {0, 0, 0, 0},
     };
     for (int option; (option = getopt_long(argc, argv, "", long_options, NULL)) != -1;) {
         switch (option) {
@@ -647,6 +653,7 @@ int main(int argc, char **argv) {
         case 'c': config.component_message = optarg; break;
         case 'x': config.interface_xml = optarg; break;
         case 'j': config.journal_interval_ms = (unsigned)strtoul(optarg, NULL, 10); break;
+        case 'f': config.freeze_delay_ms = (unsigned)strtoul(optarg, NULL, 10); break;
         default: usage();
         }
     }

@@ -147,7 +147,8 @@ final class BenchEnvironment: @unchecked Sendable {
             case .c, .cEager:
                 // No journal workload: like flaky-writer, it only answers events.
                 writers.append(try Self.spawn(
-                    Self.binDirectory + "/quiesce-c-writer", ["--address", address, "--name", name, "--data", data, "--journal-interval-ms", "0"],
+                    Self.binDirectory + "/quiesce-c-writer",
+                    ["--address", address, "--name", name, "--data", data, "--journal-interval-ms", "0", "--freeze-delay-ms", "\(Int(freezeDelay.milliseconds))"],
                     environment: kind.propertySettleEnvironment
                 ))
             case .hook:

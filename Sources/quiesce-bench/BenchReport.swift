@@ -18,6 +18,19 @@ struct BenchReport: Codable, Sendable {
     struct FreezeWindow: Codable, Sendable {
         var writers: Int
         var freezeMilliseconds: Double
+        /// The window with each kind of writer measured (`--window-kinds`), the first one's the
+        /// one compared with the hooks.
+        var kinds: [KindWindow]
+        /// The same hooks, each run by its own quiesce-hook-writer.
+        var hookWriters: Statistics
+        /// The same number of hooks run one after another as shell scripts.
+        var sequentialHooksMilliseconds: Double
+        var ratio: Double
+    }
+
+    /// The freeze window with one kind of writer.
+    struct KindWindow: Codable, Sendable {
+        var kind: String
         var quiesce: Statistics
         /// A parallel Ping to the same writers, in rounds alternating with the sessions.
         var floor: Statistics
@@ -27,11 +40,6 @@ struct BenchReport: Codable, Sendable {
         /// Where the window goes: the median of the Freeze fan-out (sent to the last reply), the
         /// snapshot and the Thaw fan-out, in ms.
         var steps: [String: Double]
-        /// The same hooks, each run by its own quiesce-hook-writer.
-        var hookWriters: Statistics
-        /// The same number of hooks run one after another as shell scripts.
-        var sequentialHooksMilliseconds: Double
-        var ratio: Double
     }
 
     /// Session phases while unprivileged clients flood quiesced with ListWriters.
@@ -96,11 +104,14 @@ struct BenchReport: Codable, Sendable {
             ).rendered
         }
         if let window = freezeWindow {
-            text += "\n\nFreeze window, \(window.writers) writers whose Freeze takes \(format(window.freezeMilliseconds)) ms: "
-            text += "median \(format(window.quiesce.median)) ms, p99 \(format(window.quiesce.p99)) ms, "
-            text += "\(String(format: "%.2f", window.limitRatio))x its limit (\(format(window.freezeMilliseconds)) ms + 2 x Ping floor \(format(window.floor.median)) ms); "
-            text += "Freeze \(format(window.steps["Freeze"] ?? 0)) ms, snapshot \(format(window.steps["snapshot"] ?? 0)) ms, Thaw \(format(window.steps["Thaw"] ?? 0)) ms; "
-            text += "\(window.writers) sequential hook scripts: \(format(window.sequentialHooksMilliseconds)) ms (\(String(format: "%.1f", window.ratio))x longer)"
+            text += "\n"
+            for row in window.kinds {
+                text += "\nFreeze window, \(window.writers) \(row.kind) writers whose Freeze takes \(format(window.freezeMilliseconds)) ms: "
+                text += "median \(format(row.quiesce.median)) ms, p99 \(format(row.quiesce.p99)) ms, "
+                text += "\(String(format: "%.2f", row.limitRatio))x its limit (\(format(window.freezeMilliseconds)) ms + 2 x Ping floor \(format(row.floor.median)) ms); "
+                text += "Freeze \(format(row.steps["Freeze"] ?? 0)) ms, snapshot \(format(row.steps["snapshot"] ?? 0)) ms, Thaw \(format(row.steps["Thaw"] ?? 0)) ms"
+            }
+            text += "\n\(window.writers) sequential hook scripts: \(format(window.sequentialHooksMilliseconds)) ms (\(String(format: "%.1f", window.ratio))x the first row)"
             text += "\nFreeze window, \(window.writers) quiesce-hook-writers whose hook sleeps \(format(window.freezeMilliseconds)) ms at freeze: "
             text += "median \(format(window.hookWriters.median)) ms, p99 \(format(window.hookWriters.p99)) ms"
         }

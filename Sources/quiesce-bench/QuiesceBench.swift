@@ -34,6 +34,9 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Writers for the freeze-window measurement (0 to skip).")
     var windowWriters = 100
 
+    @Option(help: "Writers whose freeze window is measured, comma-separated: swift (the SDK) and/or c (libdbus-1).")
+    var windowKinds = "swift,c"
+
     @Option(help: "How long each writer's Freeze takes in the freeze-window measurement, in ms.")
     var freezeMs = 100
 
@@ -55,12 +58,19 @@ struct Run: AsyncParsableCommand {
     @Flag(help: "Print JSON instead of the table.")
     var json = false
 
-    private var writerKinds: [WriterKind] { kinds.split(separator: ",").compactMap { WriterKind(rawValue: $0.trimmingCharacters(in: .whitespaces)) } }
+    private var writerKinds: [WriterKind] { Self.kinds(kinds) }
+
+    private var windowWriterKinds: [WriterKind] { Self.kinds(windowKinds) }
+
+    private static func kinds(_ list: String) -> [WriterKind] {
+        list.split(separator: ",").compactMap { WriterKind(rawValue: $0.trimmingCharacters(in: .whitespaces)) }
+    }
 
     func validate() throws {
         guard !writerKinds.isEmpty, writerKinds.allSatisfy({ $0 != .hook }) else { throw ValidationError("--kinds must list swift, swift-settle-0, c and/or c-settle-0") }
         guard !counts.isEmpty, counts.allSatisfy({ (1...1000).contains($0) }) else { throw ValidationError("--writers must list numbers from 1 to 1000") }
         guard sessions >= 1 else { throw ValidationError("--sessions must be at least 1") }
+        guard !windowWriterKinds.isEmpty, windowWriterKinds.allSatisfy({ $0 == .swift || $0 == .c }) else { throw ValidationError("--window-kinds must list swift and/or c") }
     }
 
     private var counts: [Int] { writers.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
@@ -190,22 +200,59 @@ struct Run: AsyncParsableCommand {
         return (ContinuousClock.now - started).milliseconds
     }
 
-    /// The freeze window with slow-freezing writers, beside the same hooks run one by one.
+    /// The freeze window with slow-freezing writers of each kind, beside the same hooks run by
+    /// hook writers and one by one.
     func freezeWindow() async throws -> BenchReport.FreezeWindow {
-        log("freeze window: \(windowWriters) writers whose Freeze takes \(freezeMs) ms")
-        let environment = try await BenchEnvironment.start()
+        var rows: [BenchReport.KindWindow] = []
+        for kind in windowWriterKinds {
+            log("freeze window: \(windowWriters) \(kind.rawValue) writers whose Freeze takes \(freezeMs) ms")
+            let environment = try await BenchEnvironment.start()
+            do {
+                rows.append(try await measureFreezeWindow(environment, kind: kind))
+                await environment.stop()
+            } catch {
+                await environment.stop()
+                throw error
+            }
+        }
+        // The same hooks as hook writers, one per hook, freezing in parallel.
+        let hookEnvironment = try await BenchEnvironment.start()
+        var hookWindows: [Double] = []
+        let sequential: Double
         do {
-            let result = try await measureFreezeWindow(environment)
-            await environment.stop()
-            return result
+            _ = try await hookEnvironment.startWriters(windowWriters, freezeDelay: .milliseconds(freezeMs), kind: .hook)
+            for iteration in 0..<7 {
+                let timings = try await Self.session(hookEnvironment, expecting: windowWriters)
+                if iteration >= 2, let window = timings["freeze-window"] { hookWindows.append(Double(window) / 1000) }
+            }
+            sequential = try await sequentialHooks(in: hookEnvironment.directory + "/hooks")
+            await hookEnvironment.stop()
         } catch {
-            await environment.stop()
+            await hookEnvironment.stop()
             throw error
         }
+        return .init(
+            writers: windowWriters, freezeMilliseconds: Double(freezeMs), kinds: rows, hookWriters: Statistics(hookWindows),
+            sequentialHooksMilliseconds: sequential, ratio: sequential / rows[0].quiesce.median
+        )
     }
 
-    private func measureFreezeWindow(_ environment: BenchEnvironment) async throws -> BenchReport.FreezeWindow {
-        _ = try await environment.startWriters(windowWriters, freezeDelay: .milliseconds(freezeMs))
+    /// What fsfreeze-hook.d and backupScripts.d do: the same hooks run one after another, in ms.
+    private func sequentialHooks(in hooks: String) async throws -> Double {
+        try FileManager.default.createDirectory(atPath: hooks, withIntermediateDirectories: true)
+        for index in 0..<windowWriters {
+            try "#!/bin/sh\nsleep \(Double(freezeMs) / 1000)\n".write(toFile: hooks + "/\(String(format: "%03d", index))-app", atomically: true, encoding: .utf8)
+        }
+        let started = ContinuousClock.now
+        let runner = try BenchEnvironment.spawn("/bin/sh", ["-c", "for hook in \(hooks)/*; do /bin/sh \"$hook\" freeze; done"])
+        while runner.isRunning { try await Task.sleep(for: .milliseconds(5)) }
+        return (ContinuousClock.now - started).milliseconds
+    }
+
+    /// Seven sessions with writers of `kind` (the first two not counted), each followed by a
+    /// round of the Ping floor to the same writers.
+    private func measureFreezeWindow(_ environment: BenchEnvironment, kind: WriterKind) async throws -> BenchReport.KindWindow {
+        _ = try await environment.startWriters(windowWriters, freezeDelay: .milliseconds(freezeMs), kind: kind)
         var windows: [Double] = []
         var floorSamples: [Double] = []
         var stepSamples: [String: [Double]] = [:]
@@ -218,36 +265,11 @@ struct Run: AsyncParsableCommand {
                 for step in ["Freeze", "snapshot", "Thaw"] { stepSamples[step, default: []].append(Double(timings[step] ?? 0) / 1000) }
             }
         }
-        // The same hooks as hook writers, one per hook, freezing in parallel.
-        let hookEnvironment = try await BenchEnvironment.start()
-        var hookWindows: [Double] = []
-        do {
-            _ = try await hookEnvironment.startWriters(windowWriters, freezeDelay: .milliseconds(freezeMs), kind: .hook)
-            for iteration in 0..<7 {
-                let timings = try await Self.session(hookEnvironment, expecting: windowWriters)
-                if iteration >= 2, let window = timings["freeze-window"] { hookWindows.append(Double(window) / 1000) }
-            }
-            await hookEnvironment.stop()
-        } catch {
-            await hookEnvironment.stop()
-            throw error
-        }
-        // What fsfreeze-hook.d and backupScripts.d do: one script after another.
-        let hooks = environment.directory + "/hooks"
-        try FileManager.default.createDirectory(atPath: hooks, withIntermediateDirectories: true)
-        for index in 0..<windowWriters {
-            try "#!/bin/sh\nsleep \(Double(freezeMs) / 1000)\n".write(toFile: hooks + "/\(String(format: "%03d", index))-app", atomically: true, encoding: .utf8)
-        }
-        let started = ContinuousClock.now
-        let runner = try BenchEnvironment.spawn("/bin/sh", ["-c", "for hook in \(hooks)/*; do /bin/sh \"$hook\" freeze; done"])
-        while runner.isRunning { try await Task.sleep(for: .milliseconds(5)) }
-        let sequential = (ContinuousClock.now - started).milliseconds
         let quiesce = Statistics(windows)
         let floor = Statistics(floorSamples)
         return .init(
-            writers: windowWriters, freezeMilliseconds: Double(freezeMs), quiesce: quiesce, floor: floor,
-            limitRatio: quiesce.median / (Double(freezeMs) + 2 * floor.median), steps: stepSamples.mapValues { Statistics($0).median }, hookWriters: Statistics(hookWindows),
-            sequentialHooksMilliseconds: sequential, ratio: sequential / quiesce.median
+            kind: kind.rawValue, quiesce: quiesce, floor: floor, limitRatio: quiesce.median / (Double(freezeMs) + 2 * floor.median),
+            steps: stepSamples.mapValues { Statistics($0).median }
         )
     }
 
