@@ -19,7 +19,7 @@ public final class DirectoryHandle: Sendable {
 
     /// Opens an absolute directory path, refusing symlinks in any component.
     public static func open(absolute path: String) throws -> DirectoryHandle {
-        guard path.hasPrefix("/") else { throw FileError("open", path, reason: "the path is not absolute") }
+        guard path.utf8.first == UInt8(ascii: "/") else { throw FileError("open", path, reason: "the path is not absolute") }
         let fd = quiesce_open_no_symlinks(AT_FDCWD, path, O_RDONLY | O_DIRECTORY, 0, 0)
         guard fd >= 0 else { throw FileError("open", path) }
         return DirectoryHandle(descriptor: fd, path: path)
@@ -160,7 +160,7 @@ extension DirectoryHandle {
     /// handle and whether the last component was made. (For a directory of this process's own,
     /// see ``openOwnDirectory(_:mode:)``.)
     public static func make(absolute path: String, mode: mode_t, parentMode: mode_t) throws -> (DirectoryHandle, created: Bool) {
-        guard path.hasPrefix("/") else { throw FileError("create", path, reason: "the path is not absolute") }
+        guard path.utf8.first == UInt8(ascii: "/") else { throw FileError("create", path, reason: "the path is not absolute") }
         // By bytes: a `/` before a combining mark is one character to Swift, a separator to the kernel.
         let elements = path.utf8.split(separator: UInt8(ascii: "/")).map(Array.init)
         var directory = try DirectoryHandle.open(absolute: "/")

@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import Quiesce
 
 /// One line of `/proc/self/mountinfo`: a filesystem (or part of one) mounted somewhere.
 public struct Mount: Sendable, Hashable {
@@ -48,8 +49,8 @@ public struct MountTable: Sendable {
     /// number `stat` reports for it: the one with the longest mount point above it on that device.
     public func mount(holding path: String, device: String) -> Mount? {
         mounts.enumerated()
-            .filter { $0.element.device == device && (path == $0.element.mountPoint || path.hasPrefix($0.element.mountPoint == "/" ? "/" : $0.element.mountPoint + "/")) }
-            .max { ($0.element.mountPoint.count, $0.offset) < ($1.element.mountPoint.count, $1.offset) }?.element
+            .filter { $0.element.device == device && PathRules.contains($0.element.mountPoint, path) }
+            .max { ($0.element.mountPoint.utf8.count, $0.offset) < ($1.element.mountPoint.utf8.count, $1.offset) }?.element
     }
 
     /// Every mount of the filesystem on `device`.

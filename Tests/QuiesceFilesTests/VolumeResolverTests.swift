@@ -23,6 +23,13 @@ struct VolumeResolverTests {
         #expect(escaped.mounts.first?.mountPoint == "/mnt/my disk")
     }
 
+    @Test("The mount holding a path is found by bytes: '/mnt/\\u{301}x' lies on /mnt, as for the kernel")
+    func mountByBytes() {
+        let table = MountTable(parsing: "27 1 8:1 / / rw - ext4 /dev/sda rw\n40 27 8:1 /data /mnt rw - ext4 /dev/sda rw\n")
+        #expect(table.mount(holding: "/mnt/\u{301}x", device: "8:1")?.mountPoint == "/mnt")
+        #expect(table.mount(holding: "/mnt2/x", device: "8:1")?.mountPoint == "/")
+    }
+
     @Test("Network, user-space and pseudo filesystems are refused with the reason", arguments: [
         ("nfs4", "server:/export", "network or user-space"), ("fuse.sshfs", "user@host:", "network or user-space"),
         ("cifs", "//server/share", "network or user-space"), ("proc", "proc", "pseudo filesystem proc"),
