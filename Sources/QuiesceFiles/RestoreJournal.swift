@@ -14,6 +14,10 @@ public struct RestoreJournal: Codable, Sendable {
         case swapping
         /// Every entry is in place; what they replaced is kept until the restore is confirmed.
         case swapped
+        /// The restore stands and only the work directories are left to remove, or to keep
+        /// (``RestoreJournal/keepsReplaced``): the staged side (`new/`) may be partly gone, so
+        /// nothing is swapped again.
+        case cleaningUp = "cleaning-up"
     }
 
     /// One entry swapped in a volume.
@@ -49,6 +53,8 @@ public struct RestoreJournal: Codable, Sendable {
     public var phase: Phase
     /// Its targets.
     public var volumes: [Volume]
+    /// Whether what the restore replaced is kept, decided when clean-up starts.
+    public var keepsReplaced: Bool?
 
     /// The most a journal file may hold.
     static let sizeLimit = 64 << 20

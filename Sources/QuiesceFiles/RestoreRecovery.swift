@@ -5,6 +5,8 @@ import Glibc
 /// - Killed while staging: nothing live had changed; the staged copies are removed.
 /// - Killed while swapping: the swap is finished (every staged copy is complete by then).
 /// - Killed after the swap: the restore stands; what it replaced is kept, and said where.
+/// - Killed while removing the work directories: the removal is finished (or what was
+///   replaced kept, as that restore had decided).
 ///
 /// Transactions whose process is alive (their lock is held) are left alone.
 public enum RestoreRecovery {
@@ -43,7 +45,7 @@ public enum RestoreRecovery {
                 try RestoreTransaction.undo(journal)
                 outcomes.append(Outcome(id: id, targets: targets, finished: false, kept: []))
             } else {
-                let kept = try RestoreTransaction.clean(journal, keep: true)
+                let kept = try RestoreTransaction.clean(journal, keep: true, journals: journals)
                 outcomes.append(Outcome(id: id, targets: targets, finished: true, kept: kept))
             }
             try journals.remove(id, lock: lock)

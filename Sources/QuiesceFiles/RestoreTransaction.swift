@@ -119,7 +119,7 @@ public final class RestoreTransaction {
     /// returns where it was kept.
     @discardableResult
     public func finish(keepReplaced: Bool) throws -> [String] {
-        let kept = try Self.clean(journal, keep: keepReplaced)
+        let kept = try Self.clean(journal, keep: keepReplaced, journals: journals)
         try journals.remove(id, lock: lock)
         finished = true
         return kept
@@ -144,15 +144,31 @@ public final class RestoreTransaction {
         }
     }
 
-    /// Finishes the swap, then removes the work directories or keeps what was replaced.
-    static func clean(_ journal: RestoreJournal, keep: Bool) throws -> [String] {
+    /// Finishes the swap of every volume, notes in the journal that only clean-up is left (and
+    /// whether what was replaced is kept: `keep`, unless an earlier clean-up decided), then
+    /// removes the work directories or keeps what was replaced. Killed at any point, it can be
+    /// run again from the journal: the swap is never redone on a half-removed `new/`.
+    static func clean(_ journal: RestoreJournal, keep: Bool, journals: JournalDirectory) throws -> [String] {
+        var journal = journal
+        if journal.phase != .cleaningUp {
+            for volume in journal.volumes {
+                // Without `new/`, a clean-up of an earlier version removed it after the swap.
+                guard let root = try? DirectoryHandle.open(absolute: volume.root), try root.status(volume.work) != nil,
+                    try root.openDirectory(volume.work).status(VolumeSwap.newName) != nil
+                else { continue }
+                if journal.phase != .staging { try VolumeSwap(volume).forward() }
+            }
+            journal.phase = .cleaningUp
+            journal.keepsReplaced = keep
+            try journals.write(journal)
+        }
+        let keep = journal.keepsReplaced ?? keep
         var kept: [String] = []
         for volume in journal.volumes {
             guard let root = try? DirectoryHandle.open(absolute: volume.root), try root.status(volume.work) != nil else { continue }
-            if journal.phase != .staging { try VolumeSwap(volume).forward() }
             let work = try root.openDirectory(volume.work)
             try work.removeTree(VolumeSwap.newName)
-            if keep, try !work.openDirectory(VolumeSwap.oldName).entries().isEmpty {
+            if keep, try work.status(VolumeSwap.oldName) != nil, try !work.openDirectory(VolumeSwap.oldName).entries().isEmpty {
                 try root.rename(volume.work, to: root, as: volume.kept)
                 kept.append(root.pathOf(volume.kept) + "/old")
             } else {

@@ -100,6 +100,39 @@ struct RestoreTransactionTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.path).filter { $0.hasPrefix(".quiesce-restore-") }.isEmpty)
     }
 
+    @Test("Recovery finishes a clean-up cut off while it removed the work directory, as that restore decided")
+    func interruptedCleanUp() async throws {
+        let scratch = try setUp()
+        let state = scratch.path + "/state"
+        let journals = try JournalDirectory(stateDirectory: state)
+        for (phase, keepsReplaced) in [(RestoreJournal.Phase.cleaningUp, false), (.swapped, nil)] {
+            try scratch.write("live/config", "v2\n")
+            do {
+                let transaction = try RestoreTransaction(stateDirectory: state)
+                _ = try await transaction.stageWhole(from: try DirectoryHandle.open(absolute: scratch.path + "/backup"), to: scratch.path + "/live")
+                try transaction.swap()
+                // Killed while removing the work directory: new/ is gone, old/ partly.
+                var journal = try journals.read(transaction.id)
+                journal.phase = phase
+                journal.keepsReplaced = keepsReplaced
+                try journals.write(journal)
+                let work = try DirectoryHandle.open(absolute: scratch.path).openDirectory(journal.volumes[0].work)
+                try work.removeTree(FileName("new")!)
+                try work.openDirectory(RelativePath("old/live")!).removeTree(FileName("config")!)
+            }
+            let outcomes = try RestoreRecovery.run(stateDirectory: state)
+            #expect(outcomes.map(\.finished) == [true], "\(phase)")
+            #expect(try scratch.read("live/config") == "v1\n", "the restore stands")
+            #expect(try journals.ids().isEmpty)
+            // A clean-up that had decided to remove what was replaced finishes removing it; one
+            // from before the decision was recorded keeps it, as recovery does.
+            let left = try FileManager.default.contentsOfDirectory(atPath: scratch.path).filter { $0.hasPrefix(".quiesce-") }
+            #expect(left.isEmpty == (keepsReplaced == false), "\(phase): \(left)")
+            #expect(outcomes.first?.kept.isEmpty == (keepsReplaced == false))
+            for name in left { try FileManager.default.removeItem(atPath: scratch.path + "/" + name) }
+        }
+    }
+
     @Test("A transaction whose process is alive is left alone by recovery")
     func liveTransactionsAreLeftAlone() async throws {
         let scratch = try setUp()
