@@ -42,7 +42,7 @@ public enum RestoreRecovery {
             }
             let targets = journal.volumes.map(\.target)
             if journal.phase == .staging {
-                try RestoreTransaction.undo(journal)
+                try RestoreTransaction.undo(journal, journals: journals)
                 outcomes.append(Outcome(id: id, targets: targets, finished: false, kept: []))
             } else {
                 let kept = try RestoreTransaction.clean(journal, keep: true, journals: journals)

@@ -127,19 +127,29 @@ public final class RestoreTransaction {
 
     /// Gives up before or after the swap: everything swapped goes back, staged copies are removed.
     public func rollBack() throws {
-        try Self.undo(journal)
+        try Self.undo(journal, journals: journals)
         try journals.remove(id, lock: lock)
         finished = true
     }
 
     // MARK: - Shared with recovery
 
-    /// Swaps back whatever was swapped (nothing was, before the swap phase), then removes the
-    /// work directories.
-    static func undo(_ journal: RestoreJournal) throws {
+    /// Swaps back whatever was swapped (nothing was, before the swap phase), notes in the
+    /// journal that nothing live is changed any more (phase staging again), then removes the
+    /// work directories. Killed at any point, it can be run again from the journal: the swap is
+    /// never undone on a half-removed `new/`.
+    static func undo(_ journal: RestoreJournal, journals: JournalDirectory) throws {
+        var journal = journal
+        if journal.phase != .staging {
+            for volume in journal.volumes.reversed() {
+                guard let root = try? DirectoryHandle.open(absolute: volume.root), try root.status(volume.work) != nil else { continue }
+                try VolumeSwap(volume).backward()
+            }
+            journal.phase = .staging
+            try journals.write(journal)
+        }
         for volume in journal.volumes.reversed() {
             guard let root = try? DirectoryHandle.open(absolute: volume.root), try root.status(volume.work) != nil else { continue }
-            if journal.phase != .staging { try VolumeSwap(volume).backward() }
             try root.removeTree(volume.work)
         }
     }
