@@ -154,7 +154,7 @@ actor BackupSession {
             guard (try? ownerAccess.canRead(directory: path)) == true else {
                 throw QuiesceError(.accessDenied, "uid \(ownerUID) may not read \(path): a session backs up only what its owner can read")
             }
-            if !merged.contains(where: { $0.path == path }) { merged.append(volume) }
+            if !merged.contains(where: { $0.path.utf8.elementsEqual(path.utf8) }) { merged.append(volume) }  // bytes: see checkSet
         }
         guard merged.count <= InputLimits.volumesPerSet else {
             throw QuiesceError(.invalidArgument, "a snapshot set holds at most \(InputLimits.volumesPerSet) volumes")

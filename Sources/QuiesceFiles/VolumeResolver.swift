@@ -49,9 +49,18 @@ public enum VolumeResolver {
         return VolumeInfo(path: path, mountPoint: mount.mountPoint, filesystem: mount.filesystem, source: mount.source, device: mount.device, mountRoot: mount.root)
     }
 
-    /// Checks a set of resolved volumes together: none inside another, and no filesystem
-    /// reached through two different mounts (it would be snapshotted twice).
+    /// Checks a set of resolved volumes together: none inside another, no filesystem reached
+    /// through two different mounts (it would be snapshotted twice), and no two paths that are
+    /// different names to the kernel but one `String` to Swift (`é` and `e` + U+0301: every
+    /// table keyed by volume path would mix them up).
     public static func checkSet(_ volumes: [VolumeInfo]) throws {
+        for (index, volume) in volumes.enumerated() {
+            if let twin = volumes[..<index].first(where: { $0.path == volume.path && !$0.path.utf8.elementsEqual(volume.path.utf8) }) {
+                throw VolumeRefusal(
+                    description: "volumes \(twin.path) and \(volume.path) differ only in how their accented letters are encoded (Unicode normalization); one set cannot hold both: back them up in two sets"
+                )
+            }
+        }
         for volume in volumes {
             if let outer = volumes.first(where: { $0.path != volume.path && PathRules.contains($0.path, volume.path) }) {
                 throw VolumeRefusal(description: "volume \(volume.path) lies inside volume \(outer.path): give only \(outer.path)")
@@ -67,7 +76,7 @@ public enum VolumeResolver {
     private static func btrfsMount(above path: String, in table: MountTable) -> Mount? {
         table.mounts.enumerated()
             .filter { PathRules.contains($0.element.mountPoint, path) }
-            .max { ($0.element.mountPoint.count, $0.offset) < ($1.element.mountPoint.count, $1.offset) }
+            .max { ($0.element.mountPoint.utf8.count, $0.offset) < ($1.element.mountPoint.utf8.count, $1.offset) }
             .flatMap { $0.element.filesystem == "btrfs" ? $0.element : nil }
     }
 

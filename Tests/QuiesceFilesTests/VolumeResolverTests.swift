@@ -53,5 +53,10 @@ struct VolumeResolverTests {
         #expect(throws: VolumeRefusal.self) { try VolumeResolver.checkSet([a, inner]) }
         #expect(throws: VolumeRefusal.self) { try VolumeResolver.checkSet([inner, bound]) }
         #expect(throws: Never.self) { try VolumeResolver.checkSet([a, other]) }
+        // Two directories the kernel tells apart, one String to Swift: refused, not merged.
+        let composed = VolumeInfo(path: "/srv/caf\u{e9}", mountPoint: "/srv", filesystem: "xfs", source: "/dev/sdb", device: "8:16")
+        let decomposed = VolumeInfo(path: "/srv/cafe\u{301}", mountPoint: "/srv", filesystem: "xfs", source: "/dev/sdb", device: "8:16")
+        #expect(throws: VolumeRefusal.self) { try VolumeResolver.checkSet([composed, decomposed]) }
+        #expect(throws: Never.self) { try VolumeResolver.checkSet([composed]) }
     }
 }

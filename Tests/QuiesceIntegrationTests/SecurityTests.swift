@@ -243,6 +243,17 @@ struct SecurityTests {
             _ = try await session.gatherWriterMetadata()
             #expect(await name { try await session.addVolumes(["relative"]) } == QuiesceError.Code.invalidArgument.rawValue)
             #expect(await name { try await session.addVolumes([volume + "/../etc"]) } == QuiesceError.Code.invalidArgument.rawValue)
+            // Paths are read by their bytes, as the kernel reads them: '/' before a combining mark
+            // is a separator, and two names Swift holds equal (é, e + U+0301) are two volumes.
+            #expect(await name { try await session.addVolumes([volume + "/../\u{301}etc"]) } == QuiesceError.Code.invalidArgument.rawValue)
+            let twins = [volume + "/caf\u{e9}", volume + "/cafe\u{301}"]
+            for twin in twins { #expect(try await harness.run("/bin/mkdir", [twin]).status == 0) }
+            do {
+                try await session.addVolumes(twins)
+                Issue.record("one set took two volumes whose paths Swift holds equal")
+            } catch let error as QuiesceError {
+                #expect(error.code == .invalidArgument && error.message.contains("Unicode normalization"), "\(error.message)")
+            }
             #expect(await name { try await session.addVolumes(["/nonexistent/dir"]) } == QuiesceError.Code.invalidArgument.rawValue)
             #expect(await name { try await session.addVolumes(["/proc"]) } == QuiesceError.Code.invalidArgument.rawValue)
             do { try await session.addVolumes(["/proc"]) } catch let error as QuiesceError {
