@@ -33,12 +33,12 @@ struct FaultTests {
             }
             try await Harness.waitUntil("the victim is in \(event.methodName)") { events(of: victim).last == event.methodName }
             victim.signal(SIGKILL)
-            let noticed = try await Harness.waitUntil("the session reports the victim", timeout: .seconds(5)) {
+            let noticed = try await Harness.waitUntil("the session reports the victim", timeout: .seconds(15)) {
                 try await session.writerStatus().first { $0.name == "victim" }?.failure == .notResponding
             }
             // Far below the 30 s event timeout: the death itself is noticed (in a few ms when the
-            // machine is idle; the bound leaves room for a loaded CI machine).
-            #expect(noticed < .seconds(3), "noticed after \(noticed)")
+            // machine is idle; a loaded CI machine running every suite at once took 3.4 s once).
+            #expect(noticed < .seconds(10), "noticed after \(noticed)")
             try await steps.value
             let document = try await session.backupDocument()
             let statuses = try await session.close()
