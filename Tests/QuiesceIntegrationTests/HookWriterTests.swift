@@ -67,7 +67,9 @@ struct HookWriterTests {
             // A second writer that hangs in Freeze holds the set while we look at the lock.
             try await harness.startFlakyWriter("later", volume: volume, ["--level", "system", "--at", "Freeze", "--mode", "slow", "--delay-ms", "1500"])
             let backup = Task { try await harness.quiescectl(["backup", "--volume", volume, "--to", harness.bus.directory + "/backup", "--require", "app"]) }
-            try await Harness.waitUntil("the hook holds the lock") { writer.output.contains("holding a write lock on \(database)") }
+            // The backup reaches Freeze after starting quiescectl and gathering metadata, which
+            // took over 10 s once on a CI machine running every suite at once.
+            try await Harness.waitUntil("the hook holds the lock", timeout: .seconds(40)) { writer.output.contains("holding a write lock on \(database)") }
             let refused = try await harness.run("/usr/bin/sqlite3", ["-cmd", ".timeout 0", database, "INSERT INTO notes VALUES ('while frozen');"])
             #expect(refused.status != 0 && refused.stderr.contains("locked"), "a write while frozen must wait: \(refused.stderr)")
             let result = try await backup.value
