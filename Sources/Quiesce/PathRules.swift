@@ -21,7 +21,7 @@ public enum PathRules {
     public static func contains(_ directory: String, _ path: String) -> Bool {
         let directory = directory.utf8, path = path.utf8
         guard path.starts(with: directory) else { return false }
-        if directory.elementsEqual([slash]) { return path.first == slash }
+        if directory.elementsEqual([slash]) { return true }
         return path.count == directory.count || path.dropFirst(directory.count).first == slash
     }
 

@@ -45,11 +45,12 @@ public struct MountTable: Sendable {
         }
     }
 
-    /// The mount that `path` (absolute, normalized, without symlinks) lies on, given the device
-    /// number `stat` reports for it: the one with the longest mount point above it on that device.
-    public func mount(holding path: String, device: String) -> Mount? {
+    /// The mount that `path` (absolute, normalized, without symlinks) lies on: the one with the
+    /// longest mount point above it (by bytes), on `device` (the device number `stat` reports
+    /// for the path) if given.
+    public func mount(holding path: String, device: String? = nil) -> Mount? {
         mounts.enumerated()
-            .filter { $0.element.device == device && PathRules.contains($0.element.mountPoint, path) }
+            .filter { (device == nil || $0.element.device == device) && PathRules.contains($0.element.mountPoint, path) }
             .max { ($0.element.mountPoint.utf8.count, $0.offset) < ($1.element.mountPoint.utf8.count, $1.offset) }?.element
     }
 

@@ -142,14 +142,14 @@ public final class RestoreTransaction {
         var journal = journal
         if journal.phase != .staging {
             for volume in journal.volumes.reversed() {
-                guard let root = try? DirectoryHandle.open(absolute: volume.root), try root.status(volume.work) != nil else { continue }
+                guard try Self.root(holdingWorkOf: volume) != nil else { continue }
                 try VolumeSwap(volume).backward()
             }
             journal.phase = .staging
             try journals.write(journal)
         }
         for volume in journal.volumes.reversed() {
-            guard let root = try? DirectoryHandle.open(absolute: volume.root), try root.status(volume.work) != nil else { continue }
+            guard let root = try Self.root(holdingWorkOf: volume) else { continue }
             try root.removeTree(volume.work)
         }
     }
@@ -163,9 +163,7 @@ public final class RestoreTransaction {
         if journal.phase != .cleaningUp {
             for volume in journal.volumes {
                 // Without `new/`, a clean-up of an earlier version removed it after the swap.
-                guard let root = try? DirectoryHandle.open(absolute: volume.root), try root.status(volume.work) != nil,
-                    try root.openDirectory(volume.work).status(VolumeSwap.newName) != nil
-                else { continue }
+                guard let root = try Self.root(holdingWorkOf: volume), try root.openDirectory(volume.work).status(VolumeSwap.newName) != nil else { continue }
                 if journal.phase != .staging { try VolumeSwap(volume).forward() }
             }
             journal.phase = .cleaningUp
@@ -175,7 +173,7 @@ public final class RestoreTransaction {
         let keep = journal.keepsReplaced ?? keep
         var kept: [String] = []
         for volume in journal.volumes {
-            guard let root = try? DirectoryHandle.open(absolute: volume.root), try root.status(volume.work) != nil else { continue }
+            guard let root = try Self.root(holdingWorkOf: volume) else { continue }
             let work = try root.openDirectory(volume.work)
             try work.removeTree(VolumeSwap.newName)
             if keep, try work.status(VolumeSwap.oldName) != nil, try !work.openDirectory(VolumeSwap.oldName).entries().isEmpty {
@@ -190,6 +188,12 @@ public final class RestoreTransaction {
     }
 
     // MARK: - Helpers
+
+    /// The swap root of `volume`, if it still holds the volume's work directory.
+    private static func root(holdingWorkOf volume: RestoreJournal.Volume) throws -> DirectoryHandle? {
+        guard let root = try? DirectoryHandle.open(absolute: volume.root), try root.status(volume.work) != nil else { return nil }
+        return root
+    }
 
     /// A work directory name no other target of this transaction uses (two volumes may share a parent).
     private func nextWorkName() -> FileName {

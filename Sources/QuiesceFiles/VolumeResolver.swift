@@ -35,7 +35,7 @@ public enum VolumeResolver {
         let device = Self.deviceNumber(try directory.status().device)
         // A path in a btrfs subvolume that is not mounted by itself has a device number of its
         // own: its mount is then the one above it (on btrfs).
-        guard let mount = table.mount(holding: path, device: device) ?? Self.btrfsMount(above: path, in: table) else {
+        guard let mount = table.mount(holding: path, device: device) ?? table.mount(holding: path).flatMap({ $0.filesystem == "btrfs" ? $0 : nil }) else {
             throw VolumeRefusal(description: "volume \(path) cannot be used: no mount of its filesystem (device \(device)) holds it; is it hidden by another mount?")
         }
         if pseudoFilesystems.contains(mount.filesystem) {
@@ -71,13 +71,6 @@ public enum VolumeResolver {
                 )
             }
         }
-    }
-
-    private static func btrfsMount(above path: String, in table: MountTable) -> Mount? {
-        table.mounts.enumerated()
-            .filter { PathRules.contains($0.element.mountPoint, path) }
-            .max { ($0.element.mountPoint.utf8.count, $0.offset) < ($1.element.mountPoint.utf8.count, $1.offset) }
-            .flatMap { $0.element.filesystem == "btrfs" ? $0.element : nil }
     }
 
     /// `major:minor` of a device number (glibc's encoding).

@@ -120,16 +120,13 @@ public enum Wire {
         .dictionary(keyType: "s", valueType: "t", values.sorted { $0.key < $1.key }.map { .init(key: .string($0.key), value: .uint64($0.value)) })
     }
 
-    /// `a{sv}`.
+    /// `a{sv}`; a repeated key's last value wins.
     public static func vardict(_ value: BusValue, _ what: String) throws(QuiesceError) -> [String: BusValue] {
-        var result: [String: BusValue] = [:]
-        for (key, item) in try entries(value, what, "a dictionary a{sv}") { result[key] = item.unwrapped }
-        return result
+        Dictionary(try vardictEntries(value, what), uniquingKeysWith: { $1 })
     }
 
     /// The entries of an `a{sv}` in the order they came, each value out of its variant (what a
-    /// generated key set reads, without building a dictionary first; a repeated key's last
-    /// value wins, as in ``vardict(_:_:)``).
+    /// generated key set reads, without building a dictionary first).
     public static func vardictEntries(_ value: BusValue, _ what: String) throws(QuiesceError) -> [(String, BusValue)] {
         try entries(value, what, "a dictionary a{sv}").map { ($0.0, $0.1.unwrapped) }
     }
